@@ -1,0 +1,82 @@
+# The verbs a newcomer types. Everything installs into .venv; nothing touches the system
+# Python except `make test` installing Debian's chromium (for the browser test) when missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+NOTEBOOKS := $(wildcard notebooks/*.ipynb) $(wildcard notebooks/solutions/*.ipynb)
+
+.PHONY: help lab test unit notebooks-test colab-test lint bench notebooks links format clean
+
+help:
+	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
+	@echo "make test       install everything needed and run every check"
+	@echo "make bench      run the benchmarks and print their tables"
+	@echo "make notebooks  re-execute the notebooks and save them with their outputs"
+	@echo "make links      regenerate the Colab/Binder links from pyproject.toml"
+	@echo "make format     ruff format and fix the code and notebooks"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# The course and JupyterLab, enough for `make lab`.
+$(VENV)/.stamp-lab: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[lab]"
+	touch $@
+
+# Test tools, plus PyTorch and the build-only dependencies where a local CPU wheel of torch
+# exists (torch first and from that wheel only, so pip never pulls GBs of CUDA packages).
+$(VENV)/.stamp-dev: pyproject.toml scripts/requirements-build.txt | $(PY)
+	@if $(PIP) install -q --no-index --no-deps "torch==2.13.0" 2>/dev/null; then \
+		$(PIP) install -q "torch==2.13.0" && $(PIP) install -q -r scripts/requirements-build.txt; \
+	else \
+		echo "note: no offline CPU wheel of torch==2.13.0 here; the PyTorch cross-checks and"; \
+		echo "      the reproducible-build test will be skipped (CI=true turns skips into failures)."; \
+	fi
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+lab: $(VENV)/.stamp-lab
+	@$(PY) -c "from course_lib.embeddings import available_sources as a; print('Embedding sources available here:', ', '.join(a()))"
+	@echo "Starting JupyterLab on notebooks/; open the http://127.0.0.1:... URL it prints below."
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+test: $(VENV)/.stamp-dev
+	bash scripts/ensure_chromium.sh
+	$(MAKE) lint unit notebooks-test colab-test
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/make_links.py --check
+
+# Unit tests, doctests of course_lib, property tests and the browser test (tests/e2e).
+unit: $(VENV)/.stamp-dev
+	$(VENV)/bin/pytest
+
+# Every notebook and its solution, run top to bottom by nbval in this environment's kernel.
+notebooks-test: $(VENV)/.stamp-dev
+	$(VENV)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+		-p no:cacheprovider notebooks notebooks/solutions
+
+# The unit tests again, in a venv pinned to Google Colab's package versions.
+colab-test:
+	bash scripts/check_colab_stack.sh
+
+bench: $(VENV)/.stamp-dev
+	$(PY) benchmarks/bench_embeddings.py
+	$(PY) benchmarks/bench_widgets.py
+
+notebooks: $(VENV)/.stamp-dev
+	$(PY) scripts/execute_notebooks.py $(NOTEBOOKS)
+
+links: $(VENV)/.stamp-dev
+	$(PY) scripts/make_links.py
+
+format: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .venv-colab .pytest_cache .ruff_cache .hypothesis
