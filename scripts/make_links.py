@@ -1,0 +1,380 @@
+"""Regenerate every Colab, Binder and JupyterHub link from the one URL in pyproject.toml.
+
+The course's public home is recorded once, as ``[project.urls] Repository`` in
+``pyproject.toml``. From it this script writes:
+
+- in each ``notebooks/*.ipynb`` and ``notebooks/solutions/*.ipynb``: the first line of cell 0
+  (an "Open In Colab" badge to that notebook's own path) and the whole of cell 1 (the install
+  cell that runs only on Colab and pip-installs the course from the repository);
+- in ``README.md``: the course map between ``<!-- links:start -->`` and ``<!-- links:end -->``
+  and the Binder badge between ``<!-- binder:start -->`` and ``<!-- binder:end -->``;
+- in ``README.md`` and ``docs/INSTRUCTORS.md``, where present: the nbgitpuller link between
+  ``<!-- hub:start -->`` and ``<!-- hub:end -->``.
+
+A fork changes the one line in ``pyproject.toml`` and runs ``make links``. ``--check`` writes
+nothing, lists what is out of date and exits 1 if anything is. Notebooks are rewritten in
+nbformat's own layout (JSON, indent 1, trailing newline), key order and outputs untouched.
+
+Usage::
+
+    python scripts/make_links.py [--root DIR] [--check] [--hub https://hub.example.org]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+BRANCH = "main"
+COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE_SVG = "https://mybinder.org/badge_logo.svg"
+HUB_PLACEHOLDER = "https://YOUR-HUB.example.org"
+INSTALL_CELL_MARK = "# Runs only on Google Colab"
+INSTALL_CELL_ID = "colab-install"
+
+# One-line descriptions for the course map. A notebook missing here is described by the first
+# sentence of the paragraph under its title.
+DESCRIPTIONS = {
+    "01_words_as_vectors": "A sentence becomes a matrix of word vectors; dot product and "
+    "cosine similarity say how alike two words are.",
+    "02_dot_product_attention": "Queries, keys and values: scores, a softmax over each row, "
+    "and a weighted average.",
+    "03_scaled_dot_product_attention": "Scores grow with d_k and push the softmax towards "
+    "one-hot; dividing by √d_k keeps attention readable.",
+    "04_learned_projections": "Queries, keys and values from learned matrices, trained with "
+    "hand-written gradients.",
+}
+
+
+@dataclass(frozen=True)
+class Repo:
+    """Where the course lives, as read from pyproject.toml."""
+
+    url: str  # https://github.com/<owner>/<name>
+    owner: str
+    name: str
+    dist: str  # the pip distribution name, e.g. course-lib
+
+    def colab_url(self, rel_path: str) -> str:
+        return f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/{BRANCH}/{rel_path}"
+
+    def colab_badge(self, rel_path: str) -> str:
+        return f"[![Open In Colab]({COLAB_BADGE_SVG})]({self.colab_url(rel_path)})"
+
+    def binder_url(self, rel_path: str) -> str:
+        return f"https://mybinder.org/v2/gh/{self.owner}/{self.name}/{BRANCH}?urlpath=lab/tree/{rel_path}"
+
+    def nbgitpuller_url(self, hub: str, rel_path: str) -> str:
+        # nbgitpuller clones into ~/<repo name>, so the path to open starts with it.
+        query = (
+            f"repo={quote(self.url, safe='')}&branch={BRANCH}"
+            f"&urlpath={quote(f'lab/tree/{self.name}/{rel_path}', safe='')}"
+        )
+        return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
+def install_cell_source(repo: Repo) -> str:
+    """The exact text of every notebook's cell 1.
+
+    It is the team contract's text laid out as ``ruff format`` lays it out (one list item a
+    line), so that ``ruff format --check`` on the notebooks and ``make_links.py --check``
+    agree instead of undoing each other.
+    """
+    return (
+        "# Runs only on Google Colab: install the course package there (it brings gensim).\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        "    subprocess.run(\n"
+        "        [\n"
+        "            sys.executable,\n"
+        '            "-m",\n'
+        '            "pip",\n'
+        '            "install",\n'
+        '            "-q",\n'
+        f'            "{repo.dist} @ git+{repo.url}@{BRANCH}",\n'
+        "        ],\n"
+        "        check=True,\n"
+        "    )"
+    )
+
+
+# --- pyproject.toml -------------------------------------------------------------------------
+
+
+def _load_toml(text: str) -> dict:
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib  # Python 3.10 with tomli installed
+        except ModuleNotFoundError:
+            return _tiny_toml(text)
+    return tomllib.loads(text)
+
+
+def _tiny_toml(text: str) -> dict:
+    """Just enough TOML for ``[project] name`` and ``[project.urls] Repository``."""
+    data: dict = {}
+    table: dict = data
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        header = re.fullmatch(r"\[([A-Za-z0-9_.\-]+)\]", line)
+        if header:
+            table = data
+            for part in header.group(1).split("."):
+                table = table.setdefault(part, {})
+            continue
+        pair = re.fullmatch(r'([A-Za-z0-9_\-]+)\s*=\s*"([^"]*)"\s*(#.*)?', line)
+        if pair:
+            table[pair.group(1)] = pair.group(2)
+    return data
+
+
+def read_repo(root: Path) -> Repo:
+    """Read the repository URL and distribution name from ``root/pyproject.toml``."""
+    project = _load_toml((root / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    url = project.get("urls", {}).get("Repository", "")
+    parsed = urlparse(url)
+    parts = [p for p in parsed.path.split("/") if p]
+    if parsed.scheme != "https" or parsed.netloc != "github.com" or len(parts) != 2:
+        raise SystemExit(
+            f"make_links: [project.urls] Repository in pyproject.toml must look like "
+            f"https://github.com/<owner>/<repo> (Colab and Binder open GitHub repos); got {url!r}"
+        )
+    owner, name = parts[0], parts[1].removesuffix(".git")
+    return Repo(f"https://github.com/{owner}/{name}", owner, name, project.get("name", ""))
+
+
+# --- notebooks ------------------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    """Split like nbformat does on write: a list of lines, each keeping its newline."""
+    return text.splitlines(keepends=True)
+
+
+def _text(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def notebook_paths(root: Path) -> list[Path]:
+    nb_dir = root / "notebooks"
+    return sorted(nb_dir.glob("*.ipynb")) + sorted((nb_dir / "solutions").glob("*.ipynb"))
+
+
+def fix_notebook(nb: dict, repo: Repo, rel_path: str) -> list[str]:
+    """Bring cells 0 and 1 of ``nb`` up to date in place; return what was changed."""
+    cells = nb.get("cells", [])
+    if not cells or cells[0].get("cell_type") != "markdown":
+        raise SystemExit(f"make_links: {rel_path}: cell 0 must be a markdown cell (the title)")
+    changes = []
+
+    first = _text(cells[0]["source"])
+    badge = repo.colab_badge(rel_path)
+    head, sep, rest = first.partition("\n")
+    if head.startswith("[![Open In Colab]"):
+        new_first = badge + sep + rest
+    else:  # no badge yet: put it above the title, with a blank line
+        new_first = badge + "\n\n" + first
+    if new_first != first:
+        cells[0]["source"] = _lines(new_first)
+        changes.append("cell 0 Colab badge")
+
+    wanted = install_cell_source(repo)
+    has_install = (
+        len(cells) > 1
+        and cells[1].get("cell_type") == "code"
+        and _text(cells[1]["source"]).startswith(INSTALL_CELL_MARK)
+    )
+    if not has_install:
+        cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
+        cell["source"] = _lines(wanted)
+        if "id" in cells[0]:  # nbformat >= 4.5 notebooks carry cell ids
+            cell["id"] = INSTALL_CELL_ID
+        cell = dict(sorted(cell.items()))  # nbformat's key order
+        cells.insert(1, cell)
+        changes.append("cell 1 Colab install cell added")
+    elif _text(cells[1]["source"]) != wanted:
+        cells[1]["source"] = _lines(wanted)  # outputs and metadata are left as they are
+        changes.append("cell 1 Colab install cell")
+    return changes
+
+
+def dump_notebook(nb: dict) -> str:
+    """nbformat's on-disk layout: indent 1, non-ASCII kept, trailing newline."""
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def title_and_description(nb: dict, stem: str) -> tuple[str, str]:
+    """The notebook's ``# `` title and a one-sentence description for the course map."""
+    text = _text(nb["cells"][0]["source"]) if nb.get("cells") else ""
+    title, paragraph, after_title = stem, "", False
+    for block in re.split(r"\n\s*\n", text):
+        block = block.strip()
+        if not after_title:
+            match = re.search(r"^# (.+)$", block, flags=re.MULTILINE)
+            if match:
+                title, after_title = match.group(1).strip(), True
+            continue
+        first_line = block.splitlines()[0] if block else ""
+        if block and not re.match(r"(#|[-*+] |\d+\. |>|!\[|\[!\[)", first_line):
+            paragraph = " ".join(block.split())
+            break
+    if stem in DESCRIPTIONS:
+        description = DESCRIPTIONS[stem]
+    elif paragraph and not paragraph.rstrip().endswith(":"):
+        description = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
+    else:
+        description = ""
+    return title, description.replace("|", "\\|")
+
+
+# --- README and docs ------------------------------------------------------------------------
+
+
+def course_map(root: Path, repo: Repo) -> str:
+    rows = [
+        "| # | Notebook | What it is about | Open | Solution |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        title, description = title_and_description(nb, path.stem)
+        rel = f"notebooks/{path.name}"
+        number = path.stem.split("_", 1)[0]
+        solution = root / "notebooks" / "solutions" / path.name
+        sol_cell = "–"
+        if solution.exists():
+            sol_rel = f"notebooks/solutions/{path.name}"
+            sol_cell = f"[notebook]({sol_rel}) · [Colab]({repo.colab_url(sol_rel)})"
+        cells = [number, f"[{title}]({rel})", description, repo.colab_badge(rel), sol_cell]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def first_notebook(root: Path) -> str:
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    if not notebooks:
+        raise SystemExit(f"make_links: no notebooks in {root / 'notebooks'}")
+    return f"notebooks/{notebooks[0].name}"
+
+
+def binder_badge(root: Path, repo: Repo) -> str:
+    return f"[![Binder]({BINDER_BADGE_SVG})]({repo.binder_url(first_notebook(root))})"
+
+
+def hub_block(root: Path, repo: Repo) -> str:
+    link = repo.nbgitpuller_url(HUB_PLACEHOLDER, first_notebook(root))
+    return f"```\n{link}\n```"
+
+
+def replace_block(text: str, name: str, body: str) -> str | None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n?)(.*?)(\n?<!-- {name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        return None
+    return pattern.sub(lambda m: f"<!-- {name}:start -->\n{body}\n<!-- {name}:end -->", text, 1)
+
+
+def update_docs(root: Path, repo: Repo) -> dict[Path, tuple[str, str, list[str]]]:
+    """New text for README.md and docs/INSTRUCTORS.md: {path: (old, new, changed blocks)}."""
+    results = {}
+    readme = root / "README.md"
+    if not readme.exists():
+        raise SystemExit("make_links: README.md is missing (it must carry the course map)")
+    blocks = {
+        readme: {
+            "links": (course_map(root, repo), True),
+            "binder": (binder_badge(root, repo), True),
+            "hub": (hub_block(root, repo), False),
+        },
+        root / "docs" / "INSTRUCTORS.md": {"hub": (hub_block(root, repo), False)},
+    }
+    for path, wanted in blocks.items():
+        if not path.exists():
+            continue
+        old = text = path.read_text(encoding="utf-8")
+        changed = []
+        for name, (body, required) in wanted.items():
+            new = replace_block(text, name, body)
+            if new is None:
+                if required:
+                    raise SystemExit(
+                        f"make_links: {path.relative_to(root)} lacks the markers "
+                        f"<!-- {name}:start --> ... <!-- {name}:end -->"
+                    )
+                continue
+            if new != text:
+                changed.append(f"{name} block")
+            text = new
+        results[path] = (old, text, changed)
+    return results
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def run(root: Path, check: bool) -> list[str]:
+    """Regenerate (or with ``check``, only compare) every link; return what is out of date."""
+    repo = read_repo(root)
+    stale = []
+    for path in notebook_paths(root):
+        rel = path.relative_to(root).as_posix()
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        changes = fix_notebook(nb, repo, rel)
+        if changes:
+            stale.append(f"{rel}: {', '.join(changes)}")
+            if not check:
+                path.write_text(dump_notebook(nb), encoding="utf-8")
+    for path, (old, new, changed) in update_docs(root, repo).items():
+        if new != old:
+            stale.append(f"{path.relative_to(root).as_posix()}: {', '.join(changed)}")
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="repository root (default: this script's repository)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and list what is out of date"
+    )
+    parser.add_argument(
+        "--hub", metavar="URL", help="print the nbgitpuller link for this JupyterHub and exit"
+    )
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+
+    if args.hub:
+        print(read_repo(root).nbgitpuller_url(args.hub, first_notebook(root)))
+        return 0
+    stale = run(root, check=args.check)
+    verb = "out of date" if args.check else "updated"
+    for line in stale:
+        print(f"{verb}: {line}")
+    if args.check and stale:
+        print("make_links: links are out of date; run `make links`", file=sys.stderr)
+        return 1
+    if not stale:
+        print("make_links: all links up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

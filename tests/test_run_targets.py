@@ -1,0 +1,563 @@
+"""Tests that keep the run targets honest: Colab and Binder links, Binder's frozen environment,
+the conda environment, Binder's postBuild and its pre-fetch step, the Colab stack's pins.
+
+Nothing here can build a conda or Docker image; these tests check what can be checked
+without one (see docs/INSTRUCTORS.md and the closing note of the run-targets issue).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+
+# conda-forge names whose Python distribution is called differently
+CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "seaborn-base": "seaborn"}
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+make_links = _load_script("make_links")
+
+
+def _pyproject(root: Path = ROOT) -> dict:
+    return make_links._load_toml((root / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _project_requirements() -> dict[str, SpecifierSet]:
+    reqs = [Requirement(r) for r in _pyproject()["project"]["dependencies"]]
+    return {r.name.lower(): r.specifier for r in reqs}
+
+
+def _read_conda_env(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
+    """(channels, {name: version spec}, pip entries) from a simple conda environment file."""
+    channels, deps, pip = [], {}, []
+    section = None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not line.startswith(" "):
+            section = line.split(":", 1)[0].strip()
+            continue
+        item = line.strip()
+        if not item.startswith("- "):
+            continue
+        value = item[2:].strip()
+        if section == "channels":
+            channels.append(value)
+        elif section == "dependencies" and value == "pip:":
+            section = "pip"
+        elif section == "pip" and raw.startswith("  - "):  # back at the dependencies level
+            section = "dependencies"
+            name, spec = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", value).groups()
+            deps[name] = spec
+        elif section == "pip":
+            pip.append(value)
+        elif section == "dependencies":
+            name, spec = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", value).groups()
+            deps[name] = spec
+    return channels, deps, pip
+
+
+def _conda_spec(spec: str) -> SpecifierSet:
+    """A conda version spec (ranges as in pip; "=1.2.3" is an exact pin) as a SpecifierSet."""
+    if re.fullmatch(r"=[0-9][^,<>=!]*", spec):
+        return SpecifierSet("==" + spec[1:])
+    return SpecifierSet(spec)
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+def test_links_are_up_to_date():
+    stale = make_links.run(ROOT, check=True)
+    assert stale == [], "run `make links`:\n" + "\n".join(stale)
+
+
+def _linked_paths(text: str, repo) -> list[str]:
+    """Repository paths that Colab, Binder, nbgitpuller and relative links in ``text`` name."""
+    paths = re.findall(
+        rf"colab\.research\.google\.com/github/{repo.owner}/{repo.name}/blob/main/([^)\s]+)",
+        text,
+    )
+    paths += re.findall(
+        rf"mybinder\.org/v2/gh/{repo.owner}/{repo.name}/main\?urlpath=lab/tree/([^)\s]+)", text
+    )
+    for encoded in re.findall(r"git-pull\?[^)\s`]*urlpath=([^&)\s`]+)", text):
+        prefix = f"lab/tree/{repo.name}/"
+        urlpath = unquote(encoded)
+        assert urlpath.startswith(prefix), urlpath
+        paths.append(urlpath[len(prefix) :])
+    paths += re.findall(r"\]\(((?:notebooks|docs|binder)/[^)\s#]+)\)", text)
+    return paths
+
+
+def _link_sources() -> dict[str, str]:
+    sources = {}
+    for path in [ROOT / "README.md", ROOT / "docs" / "INSTRUCTORS.md"]:
+        if path.exists():
+            sources[path.name] = path.read_text(encoding="utf-8")
+    for path in make_links.notebook_paths(ROOT):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        sources[path.name] = make_links._text(nb["cells"][0]["source"])
+    return sources
+
+
+def test_every_notebook_named_in_a_link_exists():
+    repo = make_links.read_repo(ROOT)
+    sources = _link_sources()
+    assert "README.md" in sources, "README.md must exist and carry the course map"
+    named = {p for text in sources.values() for p in _linked_paths(text, repo)}
+    notebooks = {p.relative_to(ROOT).as_posix() for p in make_links.notebook_paths(ROOT)}
+    assert notebooks, "no notebooks yet"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"links name files that do not exist: {missing}"
+    # and the README links every lesson notebook (the course map)
+    readme_paths = set(_linked_paths(sources["README.md"], repo))
+    unlisted = sorted(p for p in notebooks if "/solutions/" not in p and p not in readme_paths)
+    assert not unlisted, f"README's course map misses {unlisted}"
+
+
+def test_readme_binder_badge_opens_lab_on_the_first_notebook():
+    repo = make_links.read_repo(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = sorted((ROOT / "notebooks").glob("*.ipynb"))[0].relative_to(ROOT).as_posix()
+    url = f"https://mybinder.org/v2/gh/{repo.owner}/{repo.name}/main?urlpath=lab/tree/{first}"
+    block = re.search(r"<!-- binder:start -->(.*?)<!-- binder:end -->", readme, re.DOTALL)
+    assert block and f"]({url})" in block.group(1)
+
+
+def test_each_badge_points_to_its_own_notebook():
+    repo = make_links.read_repo(ROOT)
+    paths = make_links.notebook_paths(ROOT)
+    assert paths, "no notebooks yet"
+    for path in paths:
+        rel = path.relative_to(ROOT).as_posix()
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        first_line = make_links._text(cells[0]["source"]).split("\n", 1)[0]
+        assert first_line == repo.colab_badge(rel), rel
+        assert make_links._text(cells[1]["source"]) == make_links.install_cell_source(repo), rel
+
+
+# --- make_links.py on a temporary repository ------------------------------------------------
+
+
+def _notebook(title: str, paragraph: str) -> dict:
+    def cell(kind, source, **extra):
+        return {
+            "cell_type": kind,
+            "id": f"c{abs(hash(source)) % 10**8}",
+            "metadata": {},
+            "source": source.splitlines(keepends=True),
+            **extra,
+        }
+
+    return {
+        "cells": [
+            cell("markdown", f"# {title}\n\n{paragraph}\n\nYou will learn:\n\n- one\n- two"),
+            cell("code", "import numpy as np", execution_count=1, outputs=[]),
+            cell(
+                "code",
+                "print('héllo')",
+                execution_count=2,
+                outputs=[{"name": "stdout", "output_type": "stream", "text": ["héllo\n"]}],
+            ),
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+@pytest.fixture
+def temp_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "notebooks" / "solutions").mkdir(parents=True)
+    (root / "docs").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    for stem, title in [("01_words_as_vectors", "Words as vectors"), ("02_second", "Second")]:
+        for folder in [root / "notebooks", root / "notebooks" / "solutions"]:
+            nb = _notebook(title, f"About {title.lower()}. More.")
+            text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)  # as nbformat
+            (folder / f"{stem}.ipynb").write_text(text + "\n", encoding="utf-8")
+    (root / "README.md").write_text(
+        "# Course\n\n<!-- binder:start -->\n<!-- binder:end -->\n\n"
+        "<!-- links:start -->\nold table\n<!-- links:end -->\n\nEnd.\n",
+        encoding="utf-8",
+    )
+    (root / "docs" / "INSTRUCTORS.md").write_text(
+        "# Hub\n\n<!-- hub:start -->\nold\n<!-- hub:end -->\n", encoding="utf-8"
+    )
+    return root
+
+
+def _run_make_links(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / "make_links.py"), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_make_links_check_then_write_then_check(temp_repo: Path):
+    before = {p: p.read_bytes() for p in temp_repo.rglob("*") if p.is_file()}
+    first = _run_make_links(temp_repo, "--check")
+    assert first.returncode == 1
+    assert "notebooks/solutions/02_second.ipynb" in first.stdout
+    assert "README.md: links block, binder block" in first.stdout
+    assert {p: p.read_bytes() for p in before} == before, "--check must not write"
+
+    assert _run_make_links(temp_repo).returncode == 0
+    again = _run_make_links(temp_repo, "--check")
+    assert again.returncode == 0, again.stdout
+
+    nb_path = temp_repo / "notebooks" / "solutions" / "02_second.ipynb"
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    rel = "notebooks/solutions/02_second.ipynb"
+    source0 = "".join(nb["cells"][0]["source"])
+    assert source0.startswith(
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/attention-course/attention-step-by-step"
+        f"/blob/main/{rel})\n\n# Second\n"
+    )
+    install = "".join(nb["cells"][1]["source"])
+    assert install.startswith("# Runs only on Google Colab")
+    assert '"course-lib @ git+https://github.com/attention-course/attention-step-by-step@main"' in (
+        install
+    )
+    # the other cells, their outputs and the JSON layout are kept
+    assert nb["cells"][3]["outputs"][0]["text"] == ["héllo\n"]
+    assert len(nb["cells"]) == 4 and nb["cells"][2]["source"] == ["import numpy as np"]
+    text = nb_path.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and '\n "cells": [\n  {\n' in text and "héllo" in text
+
+    readme = (temp_repo / "README.md").read_text(encoding="utf-8")
+    assert "old table" not in readme and readme.endswith("<!-- links:end -->\n\nEnd.\n")
+    # descriptions: the script's own for a course notebook, else the title's paragraph
+    row01 = "| 01 | [Words as vectors](notebooks/01_words_as_vectors.ipynb) | "
+    assert row01 + make_links.DESCRIPTIONS["01_words_as_vectors"] + " | " in readme
+    assert "| 02 | [Second](notebooks/02_second.ipynb) | About second. | [![Open" in readme
+    assert "urlpath=lab/tree/notebooks/01_words_as_vectors.ipynb" in readme
+    hub = (temp_repo / "docs" / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    assert "git-pull?repo=https%3A%2F%2Fgithub.com%2Fattention-course%2F" in hub
+
+
+def test_make_links_writes_nbformat_layout(temp_repo: Path):
+    nbformat = pytest.importorskip("nbformat")
+    assert _run_make_links(temp_repo).returncode == 0
+    for path in make_links.notebook_paths(temp_repo):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert path.read_text(encoding="utf-8") == nbformat.writes(nb) + "\n"
+
+
+def test_install_cell_survives_ruff_format(temp_repo: Path):
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
+    if ruff is None:
+        pytest.skip("ruff is not installed here")
+    repo = make_links.read_repo(temp_repo)
+    cell = temp_repo / "cell.py"
+    cell.write_text(make_links.install_cell_source(repo) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [ruff, "format", "--check", "--isolated", "--line-length", "100", str(cell)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, "ruff format would change the install cell:\n" + result.stdout
+
+
+def test_a_fork_changes_one_line(temp_repo: Path):
+    pyproject = temp_repo / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    fork = text.replace(
+        'Repository = "https://github.com/attention-course/attention-step-by-step"',
+        'Repository = "https://github.com/a-teacher/attention-fork"',
+    )
+    assert fork != text
+    pyproject.write_text(fork, encoding="utf-8")
+    assert _run_make_links(temp_repo).returncode == 0
+    everything = "".join(
+        p.read_text(encoding="utf-8") for p in temp_repo.rglob("*") if p.suffix in {".md", ".ipynb"}
+    )
+    assert "attention-course" not in everything
+    assert "github/a-teacher/attention-fork/blob/main/notebooks/02_second.ipynb" in everything
+    assert "course-lib @ git+https://github.com/a-teacher/attention-fork@main" in everything
+    assert "mybinder.org/v2/gh/a-teacher/attention-fork/main?urlpath=lab/tree/" in everything
+
+
+def test_make_links_rejects_a_url_that_is_not_a_github_repo(temp_repo: Path):
+    pyproject = temp_repo / "pyproject.toml"
+    pyproject.write_text(
+        re.sub(
+            r'Repository = ".*"', 'Repository = "https://gitlab.com/x/y"', pyproject.read_text()
+        ),
+        encoding="utf-8",
+    )
+    result = _run_make_links(temp_repo, "--check")
+    assert result.returncode != 0 and "https://github.com/<owner>/<repo>" in result.stderr
+
+
+def test_tiny_toml_reader_agrees_with_tomllib():
+    tomllib = pytest.importorskip("tomllib")
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    tiny = make_links._tiny_toml(text)["project"]
+    real = tomllib.loads(text)["project"]
+    assert tiny["name"] == real["name"]
+    assert tiny["urls"]["Repository"] == real["urls"]["Repository"]
+
+
+# --- environments ---------------------------------------------------------------------------
+
+
+def test_binder_pins_satisfy_pyproject_ranges():
+    channels, deps, pip = _read_conda_env(ROOT / "binder" / "environment.yml")
+    assert channels[0] == "conda-forge" and set(channels) <= {"conda-forge", "nodefaults"}
+    assert not pip, "Binder installs the course in postBuild, with --no-deps"
+    pins = {}
+    for name, spec in deps.items():
+        assert re.fullmatch(r"=\d+(\.\d+)+", spec), f"{name}{spec} is not an exact pin"
+        pins[CONDA_TO_PYPI.get(name, name)] = Version(spec[1:])
+    for name, specifier in _project_requirements().items():
+        assert name in pins, f"binder/environment.yml lacks {name}"
+        assert pins[name] in specifier, f"binder pins {name}=={pins[name]}, pyproject {specifier}"
+    python = pins["python"]
+    assert python in SpecifierSet(_pyproject()["project"]["requires-python"])
+    assert (python.major, python.minor) in {(3, 11), (3, 12)}
+    assert pins["ipywidgets"].major == 8 and pins["jupyterlab"].major == 4
+    assert {"scipy", "pip", "platformdirs"} <= set(pins)
+
+
+def test_root_environment_matches_pyproject():
+    channels, deps, pip = _read_conda_env(ROOT / "environment.yml")
+    assert channels == ["conda-forge"]
+    assert pip == ["-e ."]
+    conda = {CONDA_TO_PYPI.get(n, n): _conda_spec(s) for n, s in deps.items()}
+    project = _project_requirements()
+    for name, specifier in project.items():
+        assert name in conda, f"environment.yml lacks {name}"
+        assert conda[name] == specifier, (
+            f"{name}: environment.yml {conda[name]}, pyproject {specifier}"
+        )
+    extra = set(conda) - set(project)
+    assert extra <= {"python", "pip", "jupyterlab"}, f"not in pyproject: {sorted(extra)}"
+    assert conda["python"] == SpecifierSet(_pyproject()["project"]["requires-python"])
+
+
+def test_colab_pins_are_colabs_stack_and_satisfy_pyproject():
+    pins = {}
+    for line in (SCRIPTS / "colab-stack.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = Version(version)
+    for name, specifier in _project_requirements().items():
+        assert name in pins, f"colab-stack.txt lacks {name}"
+        assert pins[name] in specifier, f"Colab has {name}=={pins[name]}, pyproject {specifier}"
+    expected = {
+        "numpy": "2.1",
+        "scipy": "1.16",
+        "nltk": "3.9",
+        "matplotlib": "3.10",
+        "seaborn": "0.13",
+        "ipywidgets": "7.7",
+    }
+    for name, prefix in expected.items():
+        assert str(pins[name]).startswith(prefix + "."), f"{name} {pins[name]} is not Colab's"
+    assert str(pins["ipywidgets"]) == "7.7.1"
+
+
+# --- Binder's postBuild and start -----------------------------------------------------------
+
+
+def _commands(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines[1:] if ln.strip() and not ln.strip().startswith("#")]
+
+
+@pytest.mark.parametrize("name", ["postBuild", "start"])
+def test_binder_scripts_are_executable_strict_bash(name: str):
+    path = ROOT / "binder" / name
+    assert path.stat().st_mode & stat.S_IXUSR, f"binder/{name} is not executable"
+    assert path.read_text(encoding="utf-8").startswith("#!/bin/bash\n")
+    assert _commands(path)[0] == "set -euo pipefail"
+    subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_postbuild_installs_course_without_deps_and_prefetches():
+    commands = " ".join(_commands(ROOT / "binder" / "postBuild"))
+    assert re.search(r"pip install --no-deps [^;&|]*\.(\s|$)", commands)
+    assert "scripts/prefetch_word2vec.py" in commands
+    assert '--nltk-data "$PREFIX/share/nltk_data"' in commands
+    assert '--cache "$PREFIX/share/course_lib_cache"' in commands
+    start = " ".join(_commands(ROOT / "binder" / "start"))
+    assert "share/course_lib_cache" in start and start.endswith('exec "$@"')
+
+
+def test_binder_start_sets_the_cache_and_runs_the_command(tmp_path: Path):
+    env = {**os.environ, "NB_PYTHON_PREFIX": str(tmp_path)}
+    env.pop("COURSE_LIB_CACHE", None)
+    result = subprocess.run(
+        [str(ROOT / "binder" / "start"), "bash", "-c", 'echo "$COURSE_LIB_CACHE"'],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert result.stdout.strip() == str(tmp_path / "share" / "course_lib_cache")
+
+
+# --- the pre-fetch step, with nltk's download simulated --------------------------------------
+
+WORDS = ["king", "queen", "coke", "steak", "drink"]
+
+# Runs scripts/prefetch_word2vec.py with nltk.download replaced by a function that writes a
+# small word2vec-format file where nltk would unpack the real one, and counts its calls.
+DRIVER = textwrap.dedent(
+    """
+    import os, runpy, sys
+    import nltk
+
+    def fake_download(name, download_dir=None, raise_on_error=False, **kwargs):
+        assert name == "word2vec_sample", name
+        with open(os.environ["FAKE_CALLS"], "a") as calls:
+            calls.write(name + "\\n")
+        if os.environ.get("FAKE_FAIL"):
+            if raise_on_error:
+                raise ValueError("simulated: no network")
+            return False
+        folder = os.path.join(download_dir, "models", "word2vec_sample")
+        os.makedirs(folder, exist_ok=True)
+        rows = os.environ["FAKE_ROWS"].split(";")
+        with open(os.path.join(folder, "pruned.word2vec.txt"), "w") as out:
+            out.write(f"{len(rows)} 4\\n" + "\\n".join(rows) + "\\n")
+        return True
+
+    nltk.download = fake_download
+    sys.argv = ["prefetch_word2vec.py"] + sys.argv[1:]
+    runpy.run_path(sys.argv.pop(1), run_name="__main__")
+    """
+)
+
+
+def _vectors(i: int) -> list[float]:
+    return [round(0.25 * (i + 1) * (j + 1) - 1.0, 3) for j in range(4)]
+
+
+def _run_prefetch(tmp_path: Path, fail: bool = False) -> subprocess.CompletedProcess:
+    rows = ";".join(f"{w} " + " ".join(map(str, _vectors(i))) for i, w in enumerate(WORDS))
+    env = {
+        **os.environ,
+        "FAKE_ROWS": rows,
+        "FAKE_CALLS": str(tmp_path / "calls.txt"),
+        "HOME": str(tmp_path / "home"),  # nothing from the real ~/nltk_data or ~/.cache
+        "XDG_CACHE_HOME": str(tmp_path / "home" / ".cache"),
+        "NLTK_DATA": "",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("COURSE_LIB_CACHE", None)
+    if fail:
+        env["FAKE_FAIL"] = "1"
+    args = ["--nltk-data", str(tmp_path / "nltk_data"), "--cache", str(tmp_path / "cache")]
+    return subprocess.run(
+        [sys.executable, "-c", DRIVER, str(SCRIPTS / "prefetch_word2vec.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_prefetch_downloads_once_and_builds_the_cache(tmp_path: Path):
+    result = _run_prefetch(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "calls.txt").read_text() == "word2vec_sample\n"
+    model = tmp_path / "nltk_data" / "models" / "word2vec_sample" / "pruned.word2vec.txt"
+    assert model.exists()
+    assert f"{len(WORDS)} words x 4 dims" in result.stdout
+    cache_files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert cache_files, "no fast cache was written under --cache"
+
+    # A fresh process (like a student's kernel) finds both, with the values of the text file.
+    check = textwrap.dedent(
+        f"""
+        import numpy as np
+        from course_lib.embeddings import available_sources, load_embeddings
+        assert "word2vec_sample" in available_sources(), available_sources()
+        kv = load_embeddings("word2vec_sample")
+        assert list(kv.index_to_key) == {WORDS!r}, kv.index_to_key
+        np.testing.assert_allclose(kv["steak"], {_vectors(3)!r}, rtol=1e-6)
+        print("ok")
+        """
+    )
+    env = {
+        **os.environ,
+        "NLTK_DATA": str(tmp_path / "nltk_data"),
+        "COURSE_LIB_CACHE": str(tmp_path / "cache"),
+        "HOME": str(tmp_path / "home"),
+        "PYTHONPATH": str(ROOT),
+    }
+    fresh = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=env, check=False
+    )
+    assert fresh.stdout.strip() == "ok", fresh.stdout + fresh.stderr
+
+    # A second run finds the model and downloads nothing.
+    again = _run_prefetch(tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already present" in again.stdout
+    assert (tmp_path / "calls.txt").read_text() == "word2vec_sample\n"
+
+
+def test_prefetch_fails_fast_and_clearly_when_the_download_fails(tmp_path: Path):
+    result = _run_prefetch(tmp_path, fail=True)
+    assert result.returncode == 1
+    assert "download of word2vec_sample failed" in result.stderr
+    assert "simulated: no network" in result.stderr
+    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+
+
+# --- the Colab check script -----------------------------------------------------------------
+
+
+def test_colab_check_fails_clearly_without_python_312_or_313(tmp_path: Path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ["dirname"]:
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "none")}
+    result = subprocess.run(
+        [shutil.which("bash"), str(SCRIPTS / "check_colab_stack.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "no Python 3.12 or 3.13 found" in result.stderr
+    assert not (tmp_path / ".venv-colab").exists()
