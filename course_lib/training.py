@@ -1,0 +1,366 @@
+"""Learning the projections W_Q and W_K by gradient descent, in plain numpy (notebook 04).
+
+The model is one attention layer without its values. A sentence's word vectors ``x``
+(seq_len, d) are projected to queries and keys,
+
+    queries = x @ w_q          (seq_len, d_k)
+    keys    = x @ w_k          (seq_len, d_k)
+    scores  = queries @ keys.T / sqrt(d_k)          (seq_len, seq_len)
+    weights = softmax(scores) row by row            (seq_len, seq_len)
+
+and the task is to make chosen query words (the verbs) put their attention on chosen key
+words (their objects). The loss is the cross-entropy of the target key: for every
+(query row ``r``, target key ``t``) pair of every sentence, ``-log weights[r, t]``,
+averaged over all ``N`` pairs. It is 0 when every verb looks only at its object.
+
+The gradients are written by hand (``tests/test_training.py`` checks them against finite
+differences). For one sentence, with ``G`` the gradient of the loss with respect to the
+scores,
+
+    G[r, :]  += (weights[r, :] - onehot(t)) / N      for each pair (r, t); other rows 0
+    dL/dQ     = G @ keys / sqrt(d_k)                  (seq_len, d_k)
+    dL/dK     = G.T @ queries / sqrt(d_k)             (seq_len, d_k)
+    dL/dW_Q   = x.T @ dL/dQ,   dL/dW_K = x.T @ dL/dK  (d, d_k)
+
+and the gradients of the whole loss are the sums over the sentences. ``W_V`` does not
+appear: the loss looks only at the attention weights, so the values get no gradient.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from course_lib.attention import scaled_dot_product_attention
+
+__all__ = [
+    "VERB_OBJECT_SENTENCES",
+    "TrainingExample",
+    "TrainingResult",
+    "verb_object_examples",
+    "init_projections",
+    "attention_weights",
+    "target_attention",
+    "loss_and_grads",
+    "train_projections",
+]
+
+#: Sentences and their (verb, object) pairs: the training set of notebook 04.
+#: Every word named in a pair is in the bundled vocabulary.
+VERB_OBJECT_SENTENCES = (
+    ("I drink coke, but eat steak", (("drink", "coke"), ("eat", "steak"))),
+    ("she reads books and writes letters", (("reads", "books"), ("writes", "letters"))),
+    ("they play music and watch movies", (("play", "music"), ("watch", "movies"))),
+    ("he drives a car and rides a horse", (("drives", "car"), ("rides", "horse"))),
+    ("we cook dinner and wash dishes", (("cook", "dinner"), ("wash", "dishes"))),
+    ("you sing songs but hate dancing", (("sing", "songs"), ("hate", "dancing"))),
+)
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """One sentence with the attention it should learn.
+
+    Attributes
+    ----------
+    words : tuple of str, length seq_len
+        The sentence's words, in order (the rows and columns of its attention matrix).
+    x : ndarray of shape (seq_len, d)
+        One vector per word.
+    rows : ndarray of int, shape (n_pairs,)
+        The query rows that are trained (the verbs).
+    targets : ndarray of int, shape (n_pairs,)
+        For each row, the key column it should attend to (its object).
+    """
+
+    words: tuple
+    x: np.ndarray
+    rows: np.ndarray
+    targets: np.ndarray
+
+    def __post_init__(self):
+        x = np.asarray(self.x, dtype=np.float64)
+        rows = np.asarray(self.rows, dtype=np.intp).reshape(-1)  # (n_pairs,)
+        targets = np.asarray(self.targets, dtype=np.intp).reshape(-1)  # (n_pairs,)
+        if x.ndim != 2:
+            raise ValueError(f"x must have shape (seq_len, d), got shape {x.shape}")
+        if rows.shape != targets.shape:
+            raise ValueError(
+                f"rows and targets must have the same shape: rows {rows.shape}, "
+                f"targets {targets.shape}"
+            )
+        seq_len = x.shape[0]
+        for name, idx in (("rows", rows), ("targets", targets)):
+            if idx.size and (idx.min() < 0 or idx.max() >= seq_len):
+                raise ValueError(
+                    f"{name} must be word indices in 0..{seq_len - 1} for x of shape "
+                    f"{x.shape}, got {idx.tolist()}"
+                )
+        if len(self.words) != seq_len:
+            raise ValueError(
+                f"words has {len(self.words)} entries but x has shape {x.shape} (seq_len={seq_len})"
+            )
+        object.__setattr__(self, "words", tuple(self.words))
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "targets", targets)
+
+
+class TrainingResult(NamedTuple):
+    """What :func:`train_projections` returns; unpacks as ``w_q, w_k, losses``."""
+
+    w_q: np.ndarray
+    w_k: np.ndarray
+    losses: np.ndarray
+
+
+def verb_object_examples(sentences=VERB_OBJECT_SENTENCES, embeddings=None):
+    """Embed sentences and mark which word each verb should attend to.
+
+    Parameters
+    ----------
+    sentences : sequence of (str, sequence of (str, str)), default VERB_OBJECT_SENTENCES
+        Each item is a sentence and its (verb, object) pairs.
+    embeddings : gensim KeyedVectors, optional
+        Passed to :func:`course_lib.embeddings.embed_sentence`; default the bundled
+        64-d vectors.
+
+    Returns
+    -------
+    list of TrainingExample
+        One per sentence; ``x`` has shape (number of known words, d).
+
+    Raises
+    ------
+    ValueError
+        If a verb or object is not among the sentence's known words.
+
+    Examples
+    --------
+    >>> examples = verb_object_examples()
+    >>> first = examples[0]
+    >>> [first.words[r] + " -> " + first.words[t] for r, t in zip(first.rows, first.targets)]
+    ['drink -> coke', 'eat -> steak']
+    >>> first.x.shape == (len(first.words), examples[1].x.shape[1])
+    True
+    """
+    from course_lib.embeddings import embed_sentence  # gensim is imported only here
+
+    examples = []
+    for sentence, pairs in sentences:
+        embedded = embed_sentence(sentence, embeddings)
+        words = list(embedded.words)
+        rows, targets = [], []
+        for verb, obj in pairs:
+            for word in (verb, obj):
+                if word not in words:
+                    raise ValueError(
+                        f"{word!r} is not among the known words {words} of {sentence!r}"
+                    )
+            rows.append(words.index(verb))
+            targets.append(words.index(obj))
+        examples.append(TrainingExample(tuple(words), embedded.vectors, rows, targets))
+    return examples
+
+
+def init_projections(d, d_k, *, seed=0):
+    """Random starting projections, entries drawn from N(0, 1/d).
+
+    With this variance a projected vector ``x @ w`` has entries of about the size of the
+    entries of ``x`` times ``|x|/sqrt(d)``, whatever ``d`` is.
+
+    Parameters
+    ----------
+    d : int
+        Size of the word vectors.
+    d_k : int
+        Size of the queries and keys.
+    seed : int, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same matrices.
+
+    Returns
+    -------
+    w_q, w_k : ndarray of shape (d, d_k)
+
+    Examples
+    --------
+    >>> w_q, w_k = init_projections(64, 16, seed=0)
+    >>> w_q.shape, w_k.shape
+    ((64, 16), (64, 16))
+    >>> bool(np.array_equal(w_q, init_projections(64, 16, seed=0)[0]))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    w_q = rng.normal(0.0, 1.0 / math.sqrt(d), size=(d, d_k))
+    w_k = rng.normal(0.0, 1.0 / math.sqrt(d), size=(d, d_k))
+    return w_q, w_k
+
+
+def attention_weights(x, w_q, w_k):
+    """Attention weights of a sentence under learned projections.
+
+    Parameters
+    ----------
+    x : array_like of shape (seq_len, d)
+    w_q, w_k : array_like of shape (d, d_k)
+
+    Returns
+    -------
+    ndarray of shape (seq_len, seq_len)
+        ``softmax((x @ w_q) @ (x @ w_k).T / sqrt(d_k))``; each row sums to 1.
+
+    Examples
+    --------
+    >>> x = np.eye(3)                                   # 3 words, d = 3
+    >>> weights = attention_weights(x, np.eye(3), np.eye(3))
+    >>> weights.round(3)                                # each word prefers itself
+    array([[0.471, 0.264, 0.264],
+           [0.264, 0.471, 0.264],
+           [0.264, 0.264, 0.471]])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    queries = x @ np.asarray(w_q, dtype=np.float64)  # (seq_len, d_k)
+    keys = x @ np.asarray(w_k, dtype=np.float64)  # (seq_len, d_k)
+    _, weights = scaled_dot_product_attention(queries, keys, keys)
+    return weights
+
+
+def target_attention(examples, w_q, w_k):
+    """The weight each trained verb puts on its object.
+
+    Parameters
+    ----------
+    examples : sequence of TrainingExample
+    w_q, w_k : array_like of shape (d, d_k)
+
+    Returns
+    -------
+    ndarray of shape (n_pairs_total,)
+        ``weights[r, t]`` for every (row, target) pair, sentence after sentence.
+
+    Examples
+    --------
+    >>> example = TrainingExample(("a", "b"), np.eye(2), rows=[0], targets=[1])
+    >>> target_attention([example], np.eye(2), np.eye(2)).round(3)
+    array([0.33])
+    """
+    parts = [attention_weights(ex.x, w_q, w_k)[ex.rows, ex.targets] for ex in examples]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def loss_and_grads(w_q, w_k, examples):
+    """Cross-entropy of the target keys and its gradients with respect to W_Q and W_K.
+
+    Parameters
+    ----------
+    w_q, w_k : array_like of shape (d, d_k)
+    examples : sequence of TrainingExample
+        Their ``x`` must have ``d`` columns. At least one (row, target) pair in total.
+
+    Returns
+    -------
+    loss : float
+        ``-(1/N) * sum of log weights[r, t]`` over all N pairs of all sentences.
+    grads : tuple of two ndarrays of shape (d, d_k)
+        ``(dL/dW_Q, dL/dW_K)``, computed by hand (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If there are no pairs, or the shapes of ``w_q``, ``w_k`` and ``x`` disagree.
+
+    Examples
+    --------
+    >>> example = TrainingExample(("a", "b"), np.eye(2), rows=[0], targets=[1])
+    >>> loss, (grad_q, grad_k) = loss_and_grads(np.eye(2), np.eye(2), [example])
+    >>> round(loss, 4)                                  # -log(0.330)
+    1.1079
+    >>> grad_q.shape, grad_k.shape
+    ((2, 2), (2, 2))
+    """
+    w_q = np.asarray(w_q, dtype=np.float64)
+    w_k = np.asarray(w_k, dtype=np.float64)
+    if w_q.ndim != 2 or w_q.shape != w_k.shape:
+        raise ValueError(
+            f"w_q and w_k must both have shape (d, d_k): w_q has shape {w_q.shape}, "
+            f"w_k has shape {w_k.shape}"
+        )
+    n_pairs = sum(len(ex.rows) for ex in examples)
+    if n_pairs == 0:
+        raise ValueError("loss_and_grads needs at least one (row, target) pair")
+    d_k = w_q.shape[1]
+    loss = 0.0
+    grad_q = np.zeros_like(w_q)
+    grad_k = np.zeros_like(w_k)
+    for ex in examples:
+        if ex.x.shape[1] != w_q.shape[0]:
+            raise ValueError(
+                f"x has shape {ex.x.shape} (d={ex.x.shape[1]}) but w_q has shape "
+                f"{w_q.shape} (d={w_q.shape[0]})"
+            )
+        queries = ex.x @ w_q  # (seq_len, d_k)
+        keys = ex.x @ w_k  # (seq_len, d_k)
+        _, weights = scaled_dot_product_attention(queries, keys, keys)  # (seq_len, seq_len)
+        loss -= np.log(weights[ex.rows, ex.targets]).sum() / n_pairs
+        grad_scores = np.zeros_like(weights)  # (seq_len, seq_len), dL/dscores
+        np.add.at(grad_scores, ex.rows, weights[ex.rows])  # softmax part
+        np.add.at(grad_scores, (ex.rows, ex.targets), -1.0)  # minus the one-hot target
+        grad_scores /= n_pairs
+        grad_queries = grad_scores @ keys / math.sqrt(d_k)  # (seq_len, d_k)
+        grad_keys = grad_scores.T @ queries / math.sqrt(d_k)  # (seq_len, d_k)
+        grad_q += ex.x.T @ grad_queries  # (d, d_k)
+        grad_k += ex.x.T @ grad_keys  # (d, d_k)
+    return float(loss), (grad_q, grad_k)
+
+
+def train_projections(
+    examples, d_k=16, *, steps=100, learning_rate=0.5, seed=0, w_q=None, w_k=None
+):
+    """Learn W_Q and W_K by plain gradient descent on :func:`loss_and_grads`.
+
+    Parameters
+    ----------
+    examples : sequence of TrainingExample
+        The sentences and the attention their verbs should learn.
+    d_k : int, default=16
+        Size of queries and keys (ignored when ``w_q`` and ``w_k`` are given).
+    steps : int, default=100
+        Number of gradient-descent steps.
+    learning_rate : float, default=0.5
+        Step size: ``w <- w - learning_rate * dL/dw``.
+    seed : int, default=0
+        Seed for :func:`init_projections` when no starting matrices are given. Training
+        itself has no randomness, so the same seed gives the same result.
+    w_q, w_k : ndarray of shape (d, d_k), optional
+        Starting matrices (they are copied, not changed in place).
+
+    Returns
+    -------
+    TrainingResult
+        A named tuple ``(w_q, w_k, losses)``: the learned matrices, shape (d, d_k), and
+        the loss before training and after each step, shape (steps + 1,).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> example = TrainingExample(("a", "b", "c"), rng.normal(size=(3, 4)), [0], [2])
+    >>> w_q, w_k, losses = train_projections([example], d_k=2, steps=50, learning_rate=0.5)
+    >>> w_q.shape, losses.shape
+    ((4, 2), (51,))
+    >>> bool(losses[-1] < losses[0])
+    True
+    """
+    if (w_q is None) != (w_k is None):
+        raise ValueError("give both w_q and w_k, or neither")
+    if w_q is None:
+        w_q, w_k = init_projections(examples[0].x.shape[1], d_k, seed=seed)
+    w_q = np.array(w_q, dtype=np.float64)  # copies: the caller's arrays stay as they were
+    w_k = np.array(w_k, dtype=np.float64)
+    losses = np.empty(steps + 1)
+    for step in range(steps):
+        losses[step], (grad_q, grad_k) = loss_and_grads(w_q, w_k, examples)
+        w_q -= learning_rate * grad_q
+        w_k -= learning_rate * grad_k
+    losses[steps], _ = loss_and_grads(w_q, w_k, examples)
+    return TrainingResult(w_q, w_k, losses)

@@ -1,0 +1,279 @@
+"""Structural checks of every notebook in notebooks/ and notebooks/solutions/.
+
+These read the saved .ipynb files; they do not run them (``pytest --nbval-lax`` does that).
+They check the team's notebook conventions: the Colab badge, install cell and imports at the
+top, "You will learn", numbered sections, a Summary and "Where next", saved outputs without
+errors or widget state, a size limit, and solutions whose checkers all say "correct".
+"""
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+STUDENT = sorted(NB_DIR.glob("*.ipynb"))
+SOLUTIONS = sorted((NB_DIR / "solutions").glob("*.ipynb"))
+ALL = STUDENT + SOLUTIONS
+EXPECTED = {
+    "01_words_as_vectors",
+    "02_dot_product_attention",
+    "03_scaled_dot_product_attention",
+    "04_learned_projections",
+}
+MAX_BYTES = 2_000_000
+WIDGET_MIMES = (
+    "application/vnd.jupyter.widget-view+json",
+    "application/vnd.jupyter.widget-state+json",
+)
+CORRECT, NOT_YET, NOT_ATTEMPTED = "✅ correct", "❌ not yet", "⏳ not attempted"
+CHECK_CALL = re.compile(r"^\s*(?:assert\s+|_\s*=\s*)?check_\w+\(", re.MULTILINE)
+
+
+def _load_make_links():
+    """scripts/make_links.py writes cells 0 and 1; it is the source of the expected text."""
+    spec = importlib.util.spec_from_file_location("make_links", ROOT / "scripts" / "make_links.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_links", module)  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+make_links = _load_make_links()
+REPO = make_links.read_repo(ROOT)
+
+
+def rel(path):
+    return path.relative_to(ROOT).as_posix()
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def outputs_text(cell):
+    """All text a code cell printed or displayed as text/plain."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif "data" in output:
+            parts.append(output["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+def headings(nb, level="## "):
+    return [
+        line.strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith(level)
+    ]
+
+
+def check_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and CHECK_CALL.search(c.source)]
+
+
+parametrize_all = pytest.mark.parametrize("path", ALL, ids=rel)
+
+
+# ------------------------------------------------------------------------- the set of files
+def test_the_course_notebooks_are_there():
+    assert EXPECTED <= {p.stem for p in STUDENT}, [p.name for p in STUDENT]
+
+
+def test_every_notebook_has_a_solution_twin():
+    assert {p.name for p in STUDENT} == {p.name for p in SOLUTIONS}
+
+
+# ------------------------------------------------------------------------- the first cells
+@parametrize_all
+def test_cell0_badge_title_and_you_will_learn(path):
+    nb = read(path)
+    cell = nb.cells[0]
+    assert cell.cell_type == "markdown"
+    lines = cell.source.splitlines()
+    assert lines[0] == REPO.colab_badge(rel(path)), "run `make links`"
+    assert lines[1] == ""
+    assert lines[2].startswith("# ") and len(lines[2]) > 4
+    learn = [i for i, line in enumerate(lines) if "you will learn" in line.lower()]
+    assert learn, 'cell 0 needs a "You will learn" list'
+    bullets = [line for line in lines[learn[0] + 1 :] if line.startswith("- ")]
+    assert len(bullets) >= 2
+
+
+@parametrize_all
+def test_cell1_is_the_colab_install_cell(path):
+    cell = read(path).cells[1]
+    assert cell.cell_type == "code"
+    assert cell.source == make_links.install_cell_source(REPO), "run `make links`"
+
+
+@parametrize_all
+def test_cell2_imports_course_lib_and_numpy_explicitly(path):
+    nb = read(path)
+    cell = nb.cells[2]
+    assert cell.cell_type == "code"
+    assert re.search(r"^from course_lib import ", cell.source, re.MULTILINE)
+    assert re.search(r"^import numpy as np$", cell.source, re.MULTILINE)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not re.search(r"import \*", c.source), c.source
+
+
+@parametrize_all
+def test_kernel_is_python3(path):
+    assert read(path).metadata["kernelspec"]["name"] == "python3"
+
+
+# ------------------------------------------------------------------------- the structure
+@parametrize_all
+def test_numbered_sections_then_summary_and_where_next(path):
+    heads = headings(read(path))
+    numbers = [int(m.group(1)) for h in heads if (m := re.match(r"## (\d+)\. \S", h))]
+    assert len(numbers) >= 3, heads
+    assert numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    names = [h.lower() for h in heads]
+    assert "## summary" in names and "## where next" in names, heads
+    last_numbered = max(i for i, h in enumerate(heads) if re.match(r"## \d+\. ", h))
+    assert names.index("## summary") > last_numbered
+    assert names.index("## where next") > names.index("## summary")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=rel)
+def test_solution_has_the_same_sections_as_its_twin(path):
+    assert headings(read(path)) == headings(read(NB_DIR / path.name))
+
+
+@parametrize_all
+def test_every_notebook_has_at_least_two_exercises(path):
+    assert len(check_cells(read(path))) >= 2
+
+
+@parametrize_all
+def test_links_to_other_notebooks_resolve(path):
+    for cell in read(path).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for target in re.findall(r"\]\(([^)\s]+\.ipynb)\)", cell.source):
+            if "://" not in target:
+                assert (path.parent / target).resolve().is_file(), f"broken link {target}"
+
+
+@parametrize_all
+def test_randomness_is_seeded(path):
+    for cell in read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        assert not re.search(r"np\.random\.(?!default_rng\b)\w+\(", cell.source), cell.source
+        assert not re.search(r"default_rng\(\s*\)", cell.source), cell.source
+
+
+def test_notebook_01_mentions_lecture_mode():
+    text = "\n".join(c.source for c in read(NB_DIR / "01_words_as_vectors.ipynb").cells)
+    assert "lecture_mode()" in text
+
+
+# ------------------------------------------------------------------------- saved outputs
+@parametrize_all
+def test_saved_with_outputs(path):
+    code = [c for c in read(path).cells if c.cell_type == "code" and c.source.strip()]
+    unexecuted = [c.source.splitlines()[0] for c in code if c.get("execution_count") is None]
+    assert not unexecuted, f"run `make notebooks`; not executed: {unexecuted[:3]}"
+
+
+@parametrize_all
+def test_no_error_outputs(path):
+    for cell in read(path).cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error", output.get("ename")
+            if output.get("output_type") == "stream":
+                assert "Traceback (most recent call last)" not in output.get("text", "")
+
+
+@parametrize_all
+def test_no_saved_widget_state(path):
+    nb = read(path)
+    assert "widgets" not in nb.metadata
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for mime in WIDGET_MIMES:
+                assert mime not in output.get("data", {}), "run `make notebooks`"
+
+
+@parametrize_all
+def test_file_is_smaller_than_2_mb(path):
+    assert path.stat().st_size < MAX_BYTES
+
+
+# ------------------------------------------------------------------------- the exercises
+@pytest.mark.parametrize("path", SOLUTIONS, ids=rel)
+def test_solutions_pass_their_checkers(path):
+    for cell in check_cells(read(path)):
+        printed = outputs_text(cell)
+        assert CORRECT in printed, f"{cell.source!r} printed {printed!r}"
+        assert NOT_YET not in printed and NOT_ATTEMPTED not in printed, printed
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=rel)
+def test_student_checker_cells_print_a_verdict(path):
+    for cell in check_cells(read(path)):
+        verdicts = [
+            line
+            for line in outputs_text(cell).splitlines()
+            if line.startswith((CORRECT, NOT_YET, NOT_ATTEMPTED))
+        ]
+        assert verdicts, f"no checker line for {cell.source!r}"
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=rel)
+def test_student_notebooks_leave_exercises_open(path):
+    """At least one exercise is still to do: the student copy is not the solutions."""
+    texts = [outputs_text(c) for c in check_cells(read(path))]
+    assert any(NOT_ATTEMPTED in t or NOT_YET in t for t in texts)
+
+
+# ------------------------------------------------------------------------- the executor
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_executor_strips_widget_state_but_keeps_the_snapshot():
+    execute_notebooks = _load_script("execute_notebooks")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    cell = nbformat.v4.new_code_cell("explorer")
+    view = {"version_major": 2, "version_minor": 0, "model_id": "abc"}
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={WIDGET_MIMES[0]: view, "image/png": "iVBOR", "text/plain": "Explorer(...)"},
+        )
+    ]
+    nb.cells.append(cell)
+    assert execute_notebooks.strip_widgets(nb) == 2
+    assert "widgets" not in nb.metadata
+    assert set(cell.outputs[0]["data"]) == {"image/png", "text/plain"}
+    assert cell.outputs[0]["data"]["text/plain"] == "Explorer(...)"
+
+
+def test_executor_fails_on_a_cell_error_and_leaves_the_file_alone(tmp_path, capsys):
+    execute_notebooks = _load_script("execute_notebooks")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_code_cell("print('hi')"), nbformat.v4.new_code_cell("1 / 0")]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    assert execute_notebooks.main([str(path), "--timeout", "60"]) == 1
+    assert path.read_bytes() == before
+    assert "FAIL" in capsys.readouterr().out
