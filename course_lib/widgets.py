@@ -123,6 +123,30 @@ def _blit_png(figure, what):
     return buffer.getvalue()
 
 
+def _axes_title(fig, ax, text):
+    """A title above ``ax`` that can be redrawn on its own.
+
+    ``ax.set_title`` places its text during a full draw of the Axes, so on some matplotlib
+    versions (3.10) a title redrawn alone over a cached background lands out of view. This
+    Text has a fixed place: centred, 6 points above the Axes.
+    """
+    import matplotlib
+    from matplotlib.text import Text
+    from matplotlib.transforms import offset_copy
+
+    place = offset_copy(ax.transAxes, fig=fig, y=6, units="points")
+    title = Text(
+        0.5,
+        1.0,
+        text,
+        transform=place,
+        ha="center",
+        va="baseline",
+        fontsize=matplotlib.rcParams["axes.titlesize"],
+    )
+    return fig.add_artist(title)
+
+
 def _font_key():
     """The rcParams that change text sizes (lecture_mode): a change means a new layout."""
     import matplotlib
@@ -452,7 +476,7 @@ class AttentionExplorer(_Explorer):
         mesh = heat_ax.collections[0]
         ticks = heat_ax.xaxis.get_major_ticks() + heat_ax.yaxis.get_major_ticks()
         # tick marks touch the mesh's edge pixels, and are drawn after it
-        parts = [mesh, *(tick.tick1line for tick in ticks), *heat_ax.texts, heat_ax.title]
+        parts = [mesh, *(tick.tick1line for tick in ticks), *heat_ax.texts, figure["title"]]
         if getattr(mesh, "colorbar", None) is not None:
             parts.append(mesh.colorbar.ax)  # its range follows the largest weight
         if what == "scale":
@@ -479,9 +503,10 @@ class AttentionExplorer(_Explorer):
         fig = _figure(width, height)
         heat_ax = _place(fig, left, bottom, side + colorbar, side)
         bar_ax = _place(fig, left + side + colorbar + gap, bottom, bars, side)
-        plot_attention(self.weights, self.words, ax=heat_ax, title=self._heatmap_title())
+        plot_attention(self.weights, self.words, ax=heat_ax)
         parts = {
             "fig": fig,
+            "title": _axes_title(fig, heat_ax, self._heatmap_title()),
             "heat_ax": heat_ax,
             "bar_ax": bar_ax,
             "words": list(self.words),
@@ -531,7 +556,7 @@ class AttentionExplorer(_Explorer):
             ):
                 label.set_text(f"{value:.2f}")
                 label.set_color(".15" if relative_luminance(colour) > 0.408 else "w")
-        heat_ax.set_title(self._heatmap_title())
+        self._figure_parts["title"].set_text(self._heatmap_title())
         return True
 
     def _numbers_html(self):
