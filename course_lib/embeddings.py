@@ -327,6 +327,11 @@ def _atomic_write(path, data):
                 f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the usual mode for new files, so a
+        # cache built once on a shared machine serves every user who may read the folder.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

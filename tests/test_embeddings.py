@@ -243,6 +243,18 @@ def test_first_load_writes_a_valid_cache(w2v):
     assert meta["text_size"] == w2v["text"].stat().st_size
 
 
+def test_cache_files_are_readable_by_other_users(w2v):
+    """mkstemp makes private files; the cache must follow the umask like any new file."""
+    old_umask = os.umask(0o022)
+    try:
+        write_word2vec_text(w2v["text"])
+        load_embeddings("word2vec_sample")
+    finally:
+        os.umask(old_umask)
+    for path in cache_files(w2v["cache"]).values():
+        assert path.stat().st_mode & 0o777 == 0o644, path
+
+
 FRESH_LOAD = """
     import hashlib, sys
     import numpy as np

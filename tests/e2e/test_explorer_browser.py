@@ -64,6 +64,29 @@ def wait_for_new_image(page, old_src, timeout=30_000):
     )
 
 
+def wait_until_settled(page, quiet_ms=1500, timeout=30_000):
+    """Wait until the kernel is idle and the picture has not changed for ``quiet_ms``.
+
+    Each key press on the slider's handle is its own change and its own redraw, and the
+    kernel can be idle between two of them: only a quiet spell says the last one arrived.
+    """
+    page.wait_for_function(
+        """([selector, quiet]) => {
+            const src = (document.querySelector(selector) || {}).src;
+            const now = Date.now();
+            if (window.__lastSrc !== src) {
+                window.__lastSrc = src;
+                window.__since = now;
+            }
+            return now - window.__since >= quiet;
+        }""",
+        arg=[IMAGE, quiet_ms],
+        polling=100,
+        timeout=timeout,
+    )
+    wait_idle(page)
+
+
 def test_student_moves_slider_and_types_a_sentence(page, lab_server, tmp_path):
     page.goto(lab_server.url("lab/tree/explorer.ipynb"))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
@@ -99,7 +122,7 @@ def test_student_moves_slider_and_types_a_sentence(page, lab_server, tmp_path):
         arg=[readout.element_handle(), FINAL_DIVISOR],
     )
     wait_for_new_image(page, typed_src)
-    wait_idle(page)
+    wait_until_settled(page)  # two presses: two redraws; wait for the last one
     second_src, second_digest = image_state(page)
 
     # 2. the sentence: type a new one and press Enter (the box updates on Enter only)
