@@ -754,13 +754,20 @@ class DkExplorer(_Explorer):
         every = max(1, self.seq_len // 16)  # label at most ~16 rows and columns
         query_labels = [f"q{i + 1}" if i % every == 0 else "" for i in range(self.seq_len)]
         key_labels = [f"k{i + 1}" if i % every == 0 else "" for i in range(self.seq_len)]
-        from matplotlib.figure import Figure
-
-        # The whole figure is rebuilt on each change, so constrained layout is affordable
-        # here and keeps the two colour bars clear of the neighbouring labels.
-        side = min(max(3.2, 0.22 * self.seq_len), 6.0)
-        fig = Figure(figsize=(3 * side + 3.5, side + 0.9), dpi=DPI, layout="constrained")
-        hist_ax, left_ax, right_ax = fig.subplots(1, 3, width_ratios=[1.0, 1.2, 1.2])
+        text = _font_inches()
+        side = min(max(2.8, 0.2 * self.seq_len), 6.0)  # each heatmap's square
+        hist_left = _label_inches(["0.000"], "ytick.labelsize") + 2 * text
+        heat_left = _label_inches(query_labels, "ytick.labelsize") + 2.2 * text + 0.3
+        colorbar = 0.35 * side + 3 * text
+        # the colour bar's tick labels and its label stand outside the heatmap's box
+        colorbar_text = _label_inches(["0.0"], "ytick.labelsize") + 2 * text + 0.1
+        bottom = 0.75 * _label_inches(key_labels) + 3.2 * text
+        panel = heat_left + side + colorbar + colorbar_text  # one heatmap with its margins
+        width = hist_left + 3.6 + 2 * panel
+        fig = _figure(width, bottom + side + 2.4 * text)
+        hist_ax = _place(fig, hist_left, bottom, 3.6, side)
+        left_ax = _place(fig, hist_left + 3.6 + heat_left, bottom, side + colorbar, side)
+        right_ax = _place(fig, hist_left + 3.6 + panel + heat_left, bottom, side + colorbar, side)
         root = math.sqrt(self.d_k)
         raw = self.scores.ravel()
         limit = 4.0 * max(1.0, self.score_std)  # the same axis for both: wide vs narrow
