@@ -5,6 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 NOTEBOOKS := $(wildcard notebooks/*.ipynb) $(wildcard notebooks/solutions/*.ipynb)
+# JupyterLab for a lecture hall: no news feed, no update check, no extension-manager look-ups
+# (nothing reaches for the network); --allow-root only where we are root (containers).
+LAB_FLAGS := --LabApp.news_url=None \
+	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly \
+	$(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help lab test unit notebooks-test colab-test lint bench notebooks links format clean
 
@@ -40,7 +46,7 @@ $(VENV)/.stamp-dev: pyproject.toml scripts/requirements-build.txt | $(PY)
 lab: $(VENV)/.stamp-lab
 	@$(PY) -c "from course_lib.embeddings import available_sources as a; print('Embedding sources available here:', ', '.join(a()))"
 	@echo "Starting JupyterLab on notebooks/; open the http://127.0.0.1:... URL it prints below."
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 test: $(VENV)/.stamp-dev
 	bash scripts/ensure_chromium.sh
