@@ -14,6 +14,7 @@ convention as PyTorch's ``scaled_dot_product_attention``.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -44,14 +45,18 @@ def softmax(x, axis=-1):
 
     Returns
     -------
-    ndarray of the same shape as ``x``, floating point
+    ndarray of the same shape as ``x``, floating point (float32 at least: float16 input is
+        computed and returned in float32, so long rows sum to 1)
         Non-negative values that sum to 1 along ``axis``.
 
     Raises
     ------
+    TypeError
+        If ``x`` is not an array of real numbers (None, strings, complex numbers).
     ValueError
-        If a slice along ``axis`` is all ``-inf`` (nothing to normalise), or contains NaN
-        or ``+inf``.
+        If ``axis`` is empty or out of range, a slice along ``axis`` is all ``-inf``
+        (nothing to normalise; the message gives its index), or an entry is NaN or
+        ``+inf`` (the message gives its index).
 
     Examples
     --------
@@ -64,24 +69,58 @@ def softmax(x, axis=-1):
     >>> softmax(np.array([0.0, -np.inf]))   # a masked entry gets exactly 0
     array([1., 0.])
     """
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
-    if np.isnan(x).any() or np.isposinf(x).any():
-        raise ValueError("softmax got NaN or +inf in its input; scores must be finite or -inf")
+    x = _as_float_array(x, "softmax's input")
+    if x.ndim == 0:
+        raise ValueError("softmax needs an array with at least one axis, got a single number")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis={axis} is out of range for an input of shape {x.shape}")
+    if x.shape[axis] == 0:
+        raise ValueError(
+            f"softmax got an empty axis={axis} (input of shape {x.shape}): there is nothing "
+            "to normalise"
+        )
+    for bad, name in ((np.isnan(x), "NaN"), (np.isposinf(x), "+inf")):
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"softmax got {name} at index {where}; scores must be finite numbers "
+                "(or -inf for a masked position)"
+            )
     x_max = np.max(x, axis=axis, keepdims=True)
     if np.isneginf(x_max).any():
+        where = tuple(int(i) for i in np.argwhere(np.isneginf(np.squeeze(x_max, axis)))[0])
         raise ValueError(
-            f"softmax got a slice along axis={axis} whose entries are all -inf "
-            "(every position masked): there is nothing to normalise"
+            f"softmax got a slice along axis={axis} whose entries are all -inf (every "
+            f"position masked) at index {where} of the other axes: there is nothing to "
+            "normalise"
         )
     exps = np.exp(x - x_max)  # the largest entry becomes exp(0) = 1, so no overflow
     return exps / np.sum(exps, axis=axis, keepdims=True)
 
 
+def _as_float_array(a, name):
+    """``a`` as a float array of at least float32 precision; TypeError if not numbers.
+
+    Booleans and integers become float64; float16 becomes float32, so that sums over long
+    rows (a softmax's denominator) neither overflow nor lose the small terms.
+    """
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        what = type(a.item()).__name__ if a.dtype == object and a.size == 1 else a.dtype
+        raise TypeError(f"{name} must be an array of real numbers, got {what}")
+    if a.dtype.kind != "f":
+        return a.astype(np.float64)
+    if a.dtype.itemsize < 4:
+        return a.astype(np.float32)
+    return a
+
+
 def _check_shapes(queries, keys, values):
     """Return the three inputs as float arrays after checking their shapes agree."""
-    queries, keys, values = (np.asarray(a) for a in (queries, keys, values))
+    queries, keys, values = (
+        _as_float_array(a, name)
+        for a, name in ((queries, "queries"), (keys, "keys"), (values, "values"))
+    )
     for name, a in (("queries", queries), ("keys", keys), ("values", values)):
         if a.ndim < 2:
             raise ValueError(
@@ -106,10 +145,33 @@ def _check_shapes(queries, keys, values):
             f"the batch dimensions do not broadcast: queries {queries.shape}, "
             f"keys {keys.shape}, values {values.shape}"
         ) from None
-    return tuple(
-        a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
-        for a in (queries, keys, values)
-    )
+    if queries.shape[-1] == 0:
+        raise ValueError(
+            f"d_k is 0 (queries {queries.shape}, keys {keys.shape}): queries and keys "
+            "need at least one feature to be compared"
+        )
+    if keys.shape[-2] == 0:
+        raise ValueError(
+            f"seq_k is 0 (keys {keys.shape}): there is no key to attend to, so the "
+            "weights cannot sum to 1"
+        )
+    for name, a in (("queries", queries), ("keys", keys), ("values", values)):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name} has a non-finite entry ({a[where]}) at index {where}")
+    return queries, keys, values
+
+
+def _check_scale(scale, d_k):
+    """The number the scores are multiplied by: ``scale``, or ``1 / sqrt(d_k)`` if None."""
+    if scale is None:
+        return 1.0 / math.sqrt(d_k)
+    if isinstance(scale, bool | np.bool_) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"scale must be a real number, got {type(scale).__name__} {scale!r}")
+    if not math.isfinite(scale):
+        raise ValueError(f"scale must be finite, got {scale}")
+    return float(scale)
 
 
 def _apply_mask(scores, mask):
@@ -163,9 +225,13 @@ def scaled_dot_product_attention(queries, keys, values, *, mask=None, scale=None
 
     Raises
     ------
+    TypeError
+        If an input is not an array of real numbers, or ``scale`` is not a real number
+        (``scale="2"``).
     ValueError
-        If the shapes disagree (the message names both shapes), the mask is not boolean or
-        does not broadcast, or a query row has every key masked.
+        If the shapes disagree (the message names both shapes), d_k or seq_k is 0, an input
+        holds NaN or inf, the scores overflow to +-inf, the mask is not boolean or does not
+        broadcast, or a query row has every key masked.
 
     Examples
     --------
@@ -179,10 +245,17 @@ def scaled_dot_product_attention(queries, keys, values, *, mask=None, scale=None
     array([[13.3]])
     """
     queries, keys, values = _check_shapes(queries, keys, values)
-    d_k = queries.shape[-1]
-    if scale is None:
-        scale = 1.0 / math.sqrt(d_k)
-    scores = scale * (queries @ np.swapaxes(keys, -1, -2))  # (..., seq_q, seq_k)
+    scale = _check_scale(scale, queries.shape[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = scale * (queries @ np.swapaxes(keys, -1, -2))  # (..., seq_q, seq_k)
+    if not np.isfinite(scores).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(scores))[0])
+        raise ValueError(
+            f"the scores overflowed: scale * (query . key) is {scores[where]} at index "
+            f"{where}, beyond the range of {scores.dtype} (largest |entry|: queries "
+            f"{np.abs(queries).max():.3g}, keys {np.abs(keys).max():.3g}); use smaller "
+            "vectors or a smaller scale"
+        )
     scores = _apply_mask(scores, mask)
     weights = softmax(scores, axis=-1)  # (..., seq_q, seq_k), normalised over the keys
     output = weights @ values  # (..., seq_q, d_v)
@@ -242,8 +315,12 @@ def attention_entropy(weights, axis=-1):
 
     Raises
     ------
+    TypeError
+        If the weights are not real numbers.
     ValueError
-        If some weight is negative.
+        If some weight is negative or NaN, or a row does not sum to 1 (within 1e-6 for
+        float64, 1e-4 for float32, 1e-2 for float16): the entropy of an unnormalised row
+        means nothing.
 
     Examples
     --------
@@ -252,9 +329,23 @@ def attention_entropy(weights, axis=-1):
     >>> float(attention_entropy(np.full(4, 0.25)).round(4))    # log(4)
     1.3863
     """
-    weights = np.asarray(weights, dtype=np.float64)
+    weights = np.asarray(weights)
+    if weights.dtype.kind not in "biuf":
+        raise TypeError(f"attention weights must be real numbers, got {weights.dtype}")
+    tolerance = {2: 1e-2, 4: 1e-4}.get(weights.dtype.itemsize, 1e-6)  # float16/32/64
+    weights = weights.astype(np.float64)
+    if np.isnan(weights).any():
+        raise ValueError("attention weights contain NaN")
     if (weights < 0).any():
         raise ValueError("attention weights must be non-negative")
+    sums = np.sum(weights, axis=axis)
+    off = np.abs(sums - 1.0) > tolerance
+    if np.any(off):
+        where = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
+        raise ValueError(
+            f"attention weights must sum to 1 along axis={axis}: the row at index {where} "
+            f"sums to {np.atleast_1d(sums)[where]:.6g} (normalise with softmax first)"
+        )
     safe = np.where(weights > 0, weights, 1.0)  # log(1) = 0, so zero weights add nothing
     return 0.0 - np.sum(weights * np.log(safe), axis=axis)  # 0.0 - x turns -0.0 into 0.0
 

@@ -10,32 +10,38 @@ Two sources, both returned as a gensim ``KeyedVectors`` (``kv["coke"]``, ``kv.si
 - ``"word2vec_sample"``: the 300-d sample of Google News word2vec (43,981 words) that nltk
   distributes. ``load_embeddings("word2vec_sample", download=True)`` fetches it once. The
   text file is parsed only the first time; then a fast cache (plain numpy arrays plus a word
-  list, never pickle) loads it in a fraction of a second.
+  list, never pickle) loads it in a fraction of a second. Finding, downloading and parsing it
+  live in :mod:`course_lib.word2vec_sample`, the cache in :mod:`course_lib.word2vec_cache`.
+
+In the browser (JupyterLite, ``sys.platform == "emscripten"``) there is no gensim: the
+bundled table comes as a :class:`course_lib.vector_table.VectorTable` with the same interface
+the course uses, and ``"word2vec_sample"`` is not offered.
 
 ``embed_sentence`` splits a sentence into words, looks each one up and reports the words it
 had to drop, so a plot never labels a row with a word that has no vector.
 
-Heavy libraries (gensim, nltk, platformdirs) are imported inside the functions that use them;
+Heavy libraries (gensim, platformdirs) are imported inside the functions that use them;
 importing this module downloads nothing.
 """
 
-import hashlib
-import json
-import os
-import socket
-import tempfile
+import sys
 import threading
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from course_lib import word2vec_sample as _w2v
+from course_lib.word2vec_cache import cache_dir
+from course_lib.word2vec_sample import DamagedDownloadError, EmbeddingsNotFoundError
+
 __all__ = [
     "EmbeddingsNotFoundError",
+    "DamagedDownloadError",
     "SentenceEmbedding",
     "available_sources",
+    "cache_dir",
     "load_embeddings",
     "tokenize",
     "embed_sentence",
@@ -43,17 +49,13 @@ __all__ = [
 
 SOURCES = ("bundled", "word2vec_sample")
 BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "bundled_vectors.npz"
-NLTK_RESOURCE = "models/word2vec_sample/pruned.word2vec.txt"
-NLTK_PACKAGE = "word2vec_sample"
-CACHE_FORMAT = 1  # bump when the cache layout changes: old caches are then rebuilt
-DOWNLOAD_TIMEOUT_S = 30.0  # per network operation; a dead network fails, it does not hang
 
 _LOADED = {}  # source -> KeyedVectors, one per process
 _LOCK = threading.RLock()
 
 
-class EmbeddingsNotFoundError(FileNotFoundError):
-    """The requested word vectors are not on this machine (or could not be downloaded)."""
+def _in_browser():
+    return sys.platform == "emscripten"
 
 
 # --------------------------------------------------------------------------- loading
@@ -65,8 +67,10 @@ def available_sources():
     Returns
     -------
     list of str
-        ``"bundled"`` first (always there), then ``"word2vec_sample"`` if nltk can find its
-        text file or a fast cache of it exists. Never downloads anything.
+        ``"bundled"`` first (always there), then ``"word2vec_sample"`` if its text file, an
+        intact downloaded zip of it, or an intact fast cache of it is on this machine (never
+        in the browser). Never downloads anything and never raises: a damaged download is
+        simply not listed.
 
     Examples
     --------
@@ -74,7 +78,7 @@ def available_sources():
     'bundled'
     """
     sources = ["bundled"]
-    if _find_word2vec_sample() is not None or _cache_paths("word2vec_sample")["meta"].is_file():
+    if not _in_browser() and _w2v.is_available():
         sources.append("word2vec_sample")
     return sources
 
@@ -90,36 +94,40 @@ def load_embeddings(source="bundled", *, download=False):
     source : {"bundled", "word2vec_sample"}, default "bundled"
         ``"bundled"``: 64-d vectors for 21,745 lowercase English words, shipped with the
         package, offline. ``"word2vec_sample"``: 300-d Google News word2vec sample
-        (43,981 words, case-sensitive), found through nltk (``NLTK_DATA`` is honoured).
+        (43,981 words, case-sensitive), found in nltk's data folders (``NLTK_DATA`` first).
     download : bool, default False
-        Only for ``"word2vec_sample"``: if it is missing, fetch it with
-        ``nltk.download`` (about 100 MB, a visible progress message). Without it a missing
-        file raises ``EmbeddingsNotFoundError``.
+        Only for ``"word2vec_sample"``: if it is missing (or its zip is damaged), fetch it
+        (a progress line every tenth of the file) into the first writable nltk data folder.
+        Every network operation times out after
+        ``course_lib.word2vec_sample.DOWNLOAD_TIMEOUT_S`` (20 s), so a network that never
+        answers fails within a minute. ``$COURSE_LIB_WORD2VEC_URL`` sets another address.
 
     Returns
     -------
     gensim.models.KeyedVectors
         ``kv.vectors`` is an ndarray of shape (n_words, d), float32; ``kv[word]`` has
-        shape (d,).
+        shape (d,). In the browser: a ``VectorTable`` with the same interface.
 
     Raises
     ------
     ValueError
-        Unknown ``source``.
+        Unknown ``source``, or a word2vec text file that is damaged (the message names the
+        file and the line).
     EmbeddingsNotFoundError
-        ``"word2vec_sample"`` is missing and ``download`` is False, or the download failed.
+        ``"word2vec_sample"`` is missing and ``download`` is False, the download failed,
+        or this is the browser (it needs a local or Binder kernel).
+    DamagedDownloadError
+        A subclass of EmbeddingsNotFoundError: the downloaded zip is damaged; the message
+        gives its path, to delete.
 
     Notes
     -----
     The first load of ``"word2vec_sample"`` parses the text file (slow, once) and writes a
     cache under ``$COURSE_LIB_CACHE`` or the user cache directory: ``<name>.vectors.npy``,
-    ``<name>.words.txt`` and ``<name>.meta.json`` (shape, checksums, size and modification
-    time of the text file). Each file is written to a temporary name and renamed, so two
-    kernels at once cannot leave a half-written cache. On read, everything is checked; a
-    damaged or stale cache is rebuilt, never trusted. While the text file the cache was
-    made from is unchanged, that file is used (nltk is not even imported); if it is gone,
-    an intact cache is still used. The cached vectors are memory-mapped read-only, so
-    several kernels share one copy in memory.
+    ``<name>.words.txt`` and ``<name>.meta.json``. The cache is used only for the text file
+    it was made from (same path, size and modification time); a damaged or stale cache is
+    rebuilt, never trusted, and only regular files are opened. If no text file is found
+    any more, an intact cache is still used. See :mod:`course_lib.word2vec_cache`.
 
     Examples
     --------
@@ -138,13 +146,26 @@ def load_embeddings(source="bundled", *, download=False):
         if source not in _LOADED:
             if source == "bundled":
                 _LOADED[source] = _load_bundled()
+            elif _in_browser():
+                raise EmbeddingsNotFoundError(
+                    "word2vec_sample (about 100 MB, parsed with gensim) needs a local or Binder "
+                    "kernel; it cannot load in the browser. Here use the bundled vectors: "
+                    'load_embeddings("bundled").'
+                )
             else:
-                _LOADED[source] = _load_word2vec_sample(download=download)
+                _LOADED[source] = _make_keyed_vectors(*_w2v.load(download_if_missing=download))
         return _LOADED[source]
 
 
 def _make_keyed_vectors(words, vectors):
-    """A gensim KeyedVectors around an existing (n_words, d) array, without copying it."""
+    """A KeyedVectors around an existing (n_words, d) array, without copying it.
+
+    gensim's everywhere, except in the browser (no gensim there): a VectorTable.
+    """
+    if _in_browser():
+        from course_lib.vector_table import VectorTable
+
+        return VectorTable(list(words), vectors)
     from gensim.models import KeyedVectors
 
     kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=vectors.dtype)
@@ -166,237 +187,6 @@ def _load_bundled():
         vectors = data["vectors"].astype(np.float32)  # (n_words, 64), stored as float16
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"Corrupt bundled table: {len(words)} words, vectors {vectors.shape}")
-    return _make_keyed_vectors(words, vectors)
-
-
-# ------------------------------------------------------------------ word2vec_sample
-
-
-def _find_word2vec_sample():
-    """Path of pruned.word2vec.txt if nltk can find it (honours NLTK_DATA), else None."""
-    import nltk
-
-    try:
-        pointer = nltk.data.find(NLTK_RESOURCE)
-    except LookupError:
-        return None
-    if isinstance(pointer, nltk.data.FileSystemPathPointer):
-        return Path(pointer.path)
-    # Found inside models/word2vec_sample.zip that was never unzipped: unzip it beside.
-    import zipfile
-
-    zip_path = Path(pointer.zipfile.filename)
-    print(f"Unzipping {zip_path} (once) ...", flush=True)
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(zip_path.parent)
-    path = zip_path.parent / "word2vec_sample" / "pruned.word2vec.txt"
-    return path if path.is_file() else None
-
-
-def _not_found_message():
-    return (
-        "The word2vec_sample vectors (300-d, about 100 MB) are not on this machine.\n"
-        "Download them once with\n"
-        '    load_embeddings("word2vec_sample", download=True)\n'
-        "or   python -m nltk.downloader word2vec_sample\n"
-        "(set NLTK_DATA to choose the folder). No network? The default "
-        'load_embeddings("bundled") works offline.'
-    )
-
-
-def _download_word2vec_sample():
-    """Fetch word2vec_sample with nltk; fail fast and clearly, never hang."""
-    import nltk
-
-    print(
-        "Downloading word2vec_sample with nltk (about 100 MB, once); progress below ...",
-        flush=True,
-    )
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        ok = nltk.download(NLTK_PACKAGE, quiet=False, raise_on_error=True)
-    except (OSError, ValueError) as err:  # URLError and timeouts are OSErrors
-        raise EmbeddingsNotFoundError(
-            f"Download of word2vec_sample failed: {err}\n"
-            'Check the network, or use the offline vectors: load_embeddings("bundled").'
-        ) from err
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
-    if not ok:
-        raise EmbeddingsNotFoundError(
-            "Download of word2vec_sample failed (nltk.download returned False).\n"
-            'Check the network, or use the offline vectors: load_embeddings("bundled").'
-        )
-
-
-def _load_word2vec_sample(download):
-    source = "word2vec_sample"
-    # The file the cache was made from, if it is still there (this skips importing nltk);
-    # otherwise ask nltk where the file is.
-    text_path = _recorded_text_path(source)
-    if text_path is None or not text_path.is_file():
-        text_path = _find_word2vec_sample()
-    if text_path is None:
-        cached = _read_cache(source, text_path=None)
-        if cached is not None:
-            return cached
-        if not download:
-            raise EmbeddingsNotFoundError(_not_found_message())
-        _download_word2vec_sample()
-        text_path = _find_word2vec_sample()
-        if text_path is None:
-            raise EmbeddingsNotFoundError(
-                "nltk reported success but word2vec_sample is still not found.\n"
-                + _not_found_message()
-            )
-    cached = _read_cache(source, text_path=text_path)
-    if cached is not None:
-        return cached
-    return _parse_and_cache(source, text_path)
-
-
-def _parse_and_cache(source, text_path):
-    from gensim.models import KeyedVectors
-
-    print(f"Reading {text_path} (slow, only this once; later loads use a cache) ...", flush=True)
-    kv = KeyedVectors.load_word2vec_format(str(text_path), binary=False)
-    try:
-        _write_cache(source, text_path, kv.index_to_key, kv.vectors)
-    except OSError as err:  # e.g. read-only home: still usable, just not cached
-        warnings.warn(f"Could not write the embeddings cache: {err}", RuntimeWarning, stacklevel=3)
-    return kv
-
-
-# ------------------------------------------------------------------------- the cache
-
-
-def cache_dir():
-    """Folder of the fast caches: ``$COURSE_LIB_CACHE`` if set, else the user cache dir.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> isinstance(cache_dir(), Path)
-    True
-    """
-    env = os.environ.get("COURSE_LIB_CACHE")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("course-lib", appauthor=False))
-
-
-def _cache_paths(source):
-    folder = cache_dir()
-    return {
-        "vectors": folder / f"{source}.vectors.npy",
-        "words": folder / f"{source}.words.txt",
-        "meta": folder / f"{source}.meta.json",
-    }
-
-
-def _recorded_text_path(source):
-    """The text file named in the cache's meta file, or None."""
-    try:
-        meta = json.loads(_cache_paths(source)["meta"].read_text(encoding="utf-8"))
-        return Path(meta["text_path"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _sha256(buffer):
-    return hashlib.sha256(buffer).hexdigest()
-
-
-def _atomic_write(path, data):
-    """Write to a temporary file in the same folder, then rename it over ``path``.
-
-    ``data`` is bytes, or a function that writes to the open binary file.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if callable(data):
-                data(f)
-            else:
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the usual mode for new files, so a
-        # cache built once on a shared machine serves every user who may read the folder.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_cache(source, text_path, words, vectors):
-    paths = _cache_paths(source)
-    paths["meta"].parent.mkdir(parents=True, exist_ok=True)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (n_words, d)
-    words_bytes = "\n".join(words).encode("utf-8")
-    if any("\n" in word for word in words):
-        raise OSError("a word contains a newline; not cacheable as a word list")
-    stat = text_path.stat()
-    meta = {
-        "format": CACHE_FORMAT,
-        "source": source,
-        "text_path": str(text_path),
-        "text_size": stat.st_size,
-        "text_mtime_ns": stat.st_mtime_ns,
-        "n_words": len(words),
-        "dim": int(vectors.shape[1]),
-        "dtype": "float32",
-        "vectors_sha256": _sha256(memoryview(vectors).cast("B")),
-        "words_sha256": _sha256(words_bytes),
-    }
-    # The meta file goes last: until it is there (and matches), the cache is not used.
-    _atomic_write(paths["vectors"], lambda f: np.save(f, vectors, allow_pickle=False))
-    _atomic_write(paths["words"], words_bytes)
-    _atomic_write(paths["meta"], json.dumps(meta, indent=1).encode("utf-8"))
-
-
-def _read_cache(source, text_path):
-    """KeyedVectors from a valid cache, or None (missing, stale or damaged: then rebuilt).
-
-    ``text_path`` None means the text file is gone; an intact cache is then still used.
-    """
-    paths = _cache_paths(source)
-    if not paths["meta"].is_file():
-        return None
-    try:
-        meta = json.loads(paths["meta"].read_text(encoding="utf-8"))
-        if meta.get("format") != CACHE_FORMAT or meta.get("source") != source:
-            raise ValueError("cache format or source differs")
-        if text_path is not None:
-            stat = text_path.stat()
-            if (stat.st_size, stat.st_mtime_ns) != (meta["text_size"], meta["text_mtime_ns"]):
-                return None  # the text file changed: stale, rebuild quietly
-        words_bytes = paths["words"].read_bytes()
-        if _sha256(words_bytes) != meta["words_sha256"]:
-            raise ValueError("word list checksum differs")
-        words = words_bytes.decode("utf-8").split("\n")
-        vectors = np.load(paths["vectors"], mmap_mode="r", allow_pickle=False)  # (n, d)
-        expected_shape = (meta["n_words"], meta["dim"])
-        if vectors.shape != expected_shape or len(words) != meta["n_words"]:
-            raise ValueError(f"shape {vectors.shape} / {len(words)} words, not {expected_shape}")
-        if vectors.dtype != np.float32:
-            raise ValueError(f"dtype {vectors.dtype}")
-        if _sha256(memoryview(np.ascontiguousarray(vectors)).cast("B")) != meta["vectors_sha256"]:
-            raise ValueError("vectors checksum differs")
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-        if text_path is None:
-            return None
-        print(f"The embeddings cache in {paths['meta'].parent} is damaged ({err}); rebuilding.")
-        return None
     return _make_keyed_vectors(words, vectors)
 
 

@@ -27,6 +27,7 @@ appear: the loss looks only at the attention weights, so the values get no gradi
 """
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -302,7 +303,8 @@ def loss_and_grads(w_q, w_k, examples):
         queries = ex.x @ w_q  # (seq_len, d_k)
         keys = ex.x @ w_k  # (seq_len, d_k)
         _, weights = scaled_dot_product_attention(queries, keys, keys)  # (seq_len, seq_len)
-        loss -= np.log(weights[ex.rows, ex.targets]).sum() / n_pairs
+        with np.errstate(divide="ignore"):  # a weight of exactly 0 gives an infinite loss
+            loss -= np.log(weights[ex.rows, ex.targets]).sum() / n_pairs
         grad_scores = np.zeros_like(weights)  # (seq_len, seq_len), dL/dscores
         np.add.at(grad_scores, ex.rows, weights[ex.rows])  # softmax part
         np.add.at(grad_scores, (ex.rows, ex.targets), -1.0)  # minus the one-hot target
@@ -341,6 +343,15 @@ def train_projections(
         A named tuple ``(w_q, w_k, losses)``: the learned matrices, shape (d, d_k), and
         the loss before training and after each step, shape (steps + 1,).
 
+    Raises
+    ------
+    ValueError
+        ``examples`` is empty, ``steps`` < 0, ``d_k`` < 1, ``learning_rate`` is not a
+        finite number above 0, or training diverged (the message gives the step and the
+        learning rate: the scores overflowed or the loss became infinite).
+    TypeError
+        ``steps`` or ``d_k`` is not a whole number, or ``learning_rate`` not a number.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -351,16 +362,46 @@ def train_projections(
     >>> bool(losses[-1] < losses[0])
     True
     """
+    examples = list(examples)
+    if not examples:
+        raise ValueError("examples is empty: give at least one TrainingExample to train on")
+    steps = _whole_number(steps, "steps", minimum=0)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a finite number above 0, got {learning_rate}")
     if (w_q is None) != (w_k is None):
         raise ValueError("give both w_q and w_k, or neither")
     if w_q is None:
+        d_k = _whole_number(d_k, "d_k", minimum=1)
         w_q, w_k = init_projections(examples[0].x.shape[1], d_k, seed=seed)
     w_q = np.array(w_q, dtype=np.float64)  # copies: the caller's arrays stay as they were
     w_k = np.array(w_k, dtype=np.float64)
+    if w_q.ndim == 2 and w_q.shape[1] == 0:
+        raise ValueError(f"d_k is 0 (w_q has shape {w_q.shape}): queries need a feature")
     losses = np.empty(steps + 1)
-    for step in range(steps):
-        losses[step], (grad_q, grad_k) = loss_and_grads(w_q, w_k, examples)
-        w_q -= learning_rate * grad_q
-        w_k -= learning_rate * grad_k
-    losses[steps], _ = loss_and_grads(w_q, w_k, examples)
+    losses[0], grads = loss_and_grads(w_q, w_k, examples)  # shape errors surface here
+    for step in range(1, steps + 1):
+        w_q -= learning_rate * grads[0]
+        w_k -= learning_rate * grads[1]
+        try:
+            losses[step], grads = loss_and_grads(w_q, w_k, examples)
+            problem = None if math.isfinite(losses[step]) else f"the loss became {losses[step]}"
+        except ValueError as err:  # overflowing scores, or NaN in the matrices
+            problem = str(err)
+        if problem is not None:
+            raise ValueError(
+                f"training diverged at step {step} with learning_rate={learning_rate:g}: "
+                f"{problem}. Try a smaller learning rate (loss {losses[0]:.3g} at the start, "
+                f"{losses[step - 1]:.3g} after step {step - 1})."
+            )
     return TrainingResult(w_q, w_k, losses)
+
+
+def _whole_number(value, name, minimum):
+    """``value`` as an int if it is a whole number >= ``minimum``; else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)

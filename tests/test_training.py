@@ -1,5 +1,7 @@
 """Tests for course_lib.training: hand-written gradients, the training loop, the data."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -165,6 +167,39 @@ def test_loss_and_grads_names_both_shapes():
         loss_and_grads(np.zeros((4, 2)), np.zeros((4, 2)), [example])
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"steps": -1}, ValueError, "steps must be at least 0, got -1"),
+        ({"steps": 2.5}, TypeError, "steps must be a whole number"),
+        ({"d_k": 0}, ValueError, "d_k must be at least 1, got 0"),
+        ({"d_k": "16"}, TypeError, "d_k must be a whole number"),
+        ({"learning_rate": 0.0}, ValueError, "learning_rate must be a finite number above 0"),
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite"),
+        ({"learning_rate": "0.5"}, TypeError, "learning_rate must be a number"),
+        ({"examples": []}, ValueError, "examples is empty"),
+    ],
+)
+def test_train_projections_rejects_bad_arguments(kwargs, error, message):
+    example = TrainingExample(("a", "b"), np.eye(2), [0], [1])
+    kwargs = {"examples": [example], **kwargs}
+    with pytest.raises(error, match=message):
+        train_projections(**kwargs)
+
+
+def test_d_k_zero_in_given_matrices_is_named():
+    example = TrainingExample(("a", "b"), np.eye(2), [0], [1])
+    with pytest.raises(ValueError, match="d_k is 0"):
+        train_projections([example], w_q=np.zeros((2, 0)), w_k=np.zeros((2, 0)))
+
+
+def test_zero_steps_returns_the_start():
+    example = TrainingExample(("a", "b"), np.eye(2), [0], [1])
+    w_q, w_k, losses = train_projections([example], steps=0, w_q=np.eye(2), w_k=np.eye(2))
+    np.testing.assert_array_equal(w_q, np.eye(2))
+    assert losses.shape == (1,) and losses[0] == loss_and_grads(np.eye(2), np.eye(2), [example])[0]
+
+
 # --- the real training set of notebook 04 (needs the bundled vectors) -----------------
 
 
@@ -198,3 +233,16 @@ def test_training_on_verb_object_sentences_makes_verbs_attend_to_objects(
     for example in verb_object_examples:  # each verb's strongest key is now its object
         weights = attention_weights(example.x, w_q, w_k)
         np.testing.assert_array_equal(weights[example.rows].argmax(axis=-1), example.targets)
+
+
+def test_divergence_names_the_step_and_the_learning_rate(verb_object_examples):
+    """learning_rate=1e3 blows up; the message says so, at the first step that does."""
+    with pytest.raises(ValueError, match="training diverged at step") as info:
+        train_projections(verb_object_examples, learning_rate=1e3)
+    found = re.search(r"diverged at step (\d+) with learning_rate=1000\b", str(info.value))
+    assert found, str(info.value)
+    assert "smaller learning rate" in str(info.value)
+    step = int(found.group(1))
+    # The step named is the first bad one: one step fewer trains without error.
+    _, _, losses = train_projections(verb_object_examples, steps=step - 1, learning_rate=1e3)
+    assert np.isfinite(losses).all()
