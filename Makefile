@@ -12,7 +12,23 @@ LAB_FLAGS := --LabApp.news_url=None \
 	--LabApp.extension_manager=readonly \
 	$(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help lab test unit notebooks-test colab-test lint bench notebooks links format clean
+# Checks that other files add to `make test` (lite.mk adds lite-test): TEST_AFTER runs after
+# all the others, alone (for a timing that no other check disturbs); TEST_PARALLEL joins the
+# two-at-a-time pool (quicker in total).
+TEST_AFTER :=
+TEST_PARALLEL :=
+# pytest options of unit-fast, e.g. lite.mk's --ignore of a test that lite-test runs itself.
+UNIT_FAST_ARGS :=
+# `make` alone prints the help, whatever lite.mk defines.
+.DEFAULT_GOAL := help
+# The JupyterLite site's targets (lite, lite-serve, lite-test), when that file is there.
+-include lite.mk
+# A check's commands, then how long they took: $(call timed,commands)
+timed = echo '$(strip $(1))'; t0=$$(date +%s); $(1); rc=$$?; \
+	echo "$@: $$(( $$(date +%s) - t0 )) s"; exit $$rc
+
+.PHONY: help lab test checks unit unit-fast build-test notebooks-test colab-test lint bench \
+	notebooks links format clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
@@ -48,27 +64,42 @@ lab: $(VENV)/.stamp-lab
 	@echo "Starting JupyterLab on notebooks/; open the http://127.0.0.1:... URL it prints below."
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
+# Two jobs at a time: the rebuild of the bundled table (5 min, one core: torch is pinned to
+# one thread) runs beside the other checks, which take turns on the second core. Each check's
+# output is printed as a block when it finishes; --keep-going reports every failing check.
 test: $(VENV)/.stamp-dev
 	bash scripts/ensure_chromium.sh
-	$(MAKE) lint unit notebooks-test colab-test
+	@echo "make test: the rebuild check runs beside the others; output appears as each ends."
+	$(MAKE) --no-print-directory -j2 --output-sync=target --keep-going checks
+	$(if $(strip $(TEST_AFTER)),$(MAKE) --no-print-directory $(TEST_AFTER))
+
+# build-test first, so it starts at once and the rest queue behind the other job slot.
+checks: build-test lint unit-fast notebooks-test colab-test $(TEST_PARALLEL)
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(PY) scripts/make_links.py --check
+	@$(call timed,$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . \
+		&& $(PY) scripts/make_links.py --check)
 
-# Unit tests, doctests of course_lib, property tests and the browser test (tests/e2e).
+# Unit tests, doctests of course_lib, property tests, the browser test (tests/e2e) and the
+# rebuild of the bundled table (tests marked build). `make test` runs the same tests as two
+# parts that can run side by side: unit-fast (all but the rebuild) and build-test.
 unit: $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest
 
+unit-fast: $(VENV)/.stamp-dev
+	@$(call timed,$(VENV)/bin/pytest -m "not build" $(UNIT_FAST_ARGS))
+
+build-test: $(VENV)/.stamp-dev
+	@$(call timed,$(VENV)/bin/pytest -m build -rA tests/test_bundled_build.py)
+
 # Every notebook and its solution, run top to bottom by nbval in this environment's kernel.
 notebooks-test: $(VENV)/.stamp-dev
-	$(VENV)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-		-p no:cacheprovider notebooks notebooks/solutions
+	@$(call timed,$(VENV)/bin/pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=300 -p no:cacheprovider notebooks notebooks/solutions)
 
-# The unit tests again, in a venv pinned to Google Colab's package versions.
+# The unit tests of the code again, in a venv pinned to Google Colab's package versions.
 colab-test:
-	bash scripts/check_colab_stack.sh
+	@$(call timed,bash scripts/check_colab_stack.sh)
 
 bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/bench_embeddings.py

@@ -1,13 +1,19 @@
-"""Regenerate every Colab, Binder and JupyterHub link from the one URL in pyproject.toml.
+"""Regenerate every Colab, Binder, JupyterLite and JupyterHub link from the one URL in
+pyproject.toml.
 
 The course's public home is recorded once, as ``[project.urls] Repository`` in
 ``pyproject.toml``. From it this script writes:
 
 - in each ``notebooks/*.ipynb`` and ``notebooks/solutions/*.ipynb``: the first line of cell 0
   (an "Open In Colab" badge to that notebook's own path) and the whole of cell 1 (the install
-  cell that runs only on Colab and pip-installs the course from the repository);
-- in ``README.md``: the course map between ``<!-- links:start -->`` and ``<!-- links:end -->``
-  and the Binder badge between ``<!-- binder:start -->`` and ``<!-- binder:end -->``;
+  cell: on Colab it pip-installs the course from the repository, in the JupyterLite site
+  (``sys.platform == "emscripten"``) it installs the site's own wheel, elsewhere it does
+  nothing);
+- in ``README.md``: the course map between ``<!-- links:start -->`` and ``<!-- links:end -->``,
+  the Binder badge between ``<!-- binder:start -->`` and ``<!-- binder:end -->`` and the
+  "Try it in your browser" badge between ``<!-- lite:start -->`` and ``<!-- lite:end -->``
+  (the JupyterLite site on GitHub Pages, ``https://<owner>.github.io/<name>/``, opened on the
+  first notebook; the site lays notebooks/ at the root of its file tree);
 - in ``README.md`` and ``docs/INSTRUCTORS.md``, where present: the nbgitpuller link between
   ``<!-- hub:start -->`` and ``<!-- hub:end -->``.
 
@@ -33,6 +39,7 @@ from urllib.parse import quote, urlparse
 BRANCH = "main"
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE_SVG = "https://mybinder.org/badge_logo.svg"
+LITE_BADGE_SVG = "https://jupyterlite.rtfd.io/en/latest/_static/badge.svg"
 HUB_PLACEHOLDER = "https://YOUR-HUB.example.org"
 INSTALL_CELL_MARK = "# Runs only on Google Colab"
 INSTALL_CELL_ID = "colab-install"
@@ -40,14 +47,18 @@ INSTALL_CELL_ID = "colab-install"
 # One-line descriptions for the course map. A notebook missing here is described by the first
 # sentence of the paragraph under its title.
 DESCRIPTIONS = {
-    "01_words_as_vectors": "A sentence becomes a matrix of word vectors; dot product and "
-    "cosine similarity say how alike two words are.",
-    "02_dot_product_attention": "Queries, keys and values: scores, a softmax over each row, "
-    "and a weighted average.",
-    "03_scaled_dot_product_attention": "Scores grow with d_k and push the softmax towards "
-    "one-hot; dividing by √d_k keeps attention readable.",
-    "04_learned_projections": "Queries, keys and values from learned matrices, trained with "
-    "hand-written gradients.",
+    "01_words_as_vectors": "A sentence becomes a matrix of word vectors (a sentence encoder's "
+    "word embeddings, PCA to 64 numbers); dot product, length and cosine, measured: long "
+    "vectors win dot products, the cosine keeps only direction.",
+    "02_dot_product_attention": "Queries, keys and values: scores, a softmax over each row, a "
+    "weighted average. Self-attention on raw word vectors is word association, not grammar, "
+    "and with Q = K every word prefers itself at any divisor. Classic bugs; a mask for padding.",
+    "03_scaled_dot_product_attention": "Why divide by √d_k: the spread of q·k grows like √d_k "
+    "and saturates the softmax (shown on the gradient); why not d_k or 1; what it does not fix "
+    "(self-preference when Q = K).",
+    "04_learned_projections": "Separate W_Q ≠ W_K end a word's preference for itself; a gradient "
+    "you derive, a small model trained and read honestly (it learns to look at object nouns); "
+    "masks, heads divided by √d_head, PyTorch.",
 }
 
 
@@ -69,6 +80,17 @@ class Repo:
     def binder_url(self, rel_path: str) -> str:
         return f"https://mybinder.org/v2/gh/{self.owner}/{self.name}/{BRANCH}?urlpath=lab/tree/{rel_path}"
 
+    def pages_url(self) -> str:
+        """The repository's GitHub Pages address (where the JupyterLite site is published)."""
+        host = f"{self.owner.lower()}.github.io"
+        if self.name.lower() == host:  # a user or organisation site is served at the root
+            return f"https://{host}/"
+        return f"https://{host}/{self.name}/"
+
+    def lite_url(self, notebook_name: str) -> str:
+        """JupyterLab in the JupyterLite site, opened on notebooks/<notebook_name>."""
+        return f"{self.pages_url()}lab/index.html?path={quote(notebook_name)}"
+
     def nbgitpuller_url(self, hub: str, rel_path: str) -> str:
         # nbgitpuller clones into ~/<repo name>, so the path to open starts with it.
         query = (
@@ -79,30 +101,23 @@ class Repo:
 
 
 def install_cell_source(repo: Repo) -> str:
-    """The exact text of every notebook's cell 1.
+    """The exact text of every notebook's cell 1: the guarded install, a no-op elsewhere.
 
-    It is the team contract's text laid out as ``ruff format`` lays it out (one list item a
-    line), so that ``ruff format --check`` on the notebooks and ``make_links.py --check``
-    agree instead of undoing each other.
+    ``%pip`` installs into the running kernel's own environment. On Colab it installs the
+    course from the repository (that brings gensim; Colab's numpy and ipywidgets are left as
+    they are, which scripts/check_colab_stack.sh checks). In the JupyterLite site the kernel
+    turns ``%pip install`` into a piplite install from the site's own wheel index. IPython
+    and ruff both accept a magic inside an ``if`` block; the text is what ``ruff format``
+    leaves unchanged, so ``ruff format --check`` and ``make_links.py --check`` agree.
     """
     return (
-        "# Runs only on Google Colab: install the course package there (it brings gensim).\n"
+        f"{INSTALL_CELL_MARK} and in JupyterLite: installs the course there.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        "    import subprocess\n"
-        "\n"
-        "    subprocess.run(\n"
-        "        [\n"
-        "            sys.executable,\n"
-        '            "-m",\n'
-        '            "pip",\n'
-        '            "install",\n'
-        '            "-q",\n'
-        f'            "{repo.dist} @ git+{repo.url}@{BRANCH}",\n'
-        "        ],\n"
-        "        check=True,\n"
-        "    )"
+        f"    %pip install -q git+{repo.url}@{BRANCH}\n"
+        'elif sys.platform == "emscripten":  # JupyterLite, from the site\'s own wheels\n'
+        f"    %pip install -q {repo.dist}"
     )
 
 
@@ -273,6 +288,11 @@ def binder_badge(root: Path, repo: Repo) -> str:
     return f"[![Binder]({BINDER_BADGE_SVG})]({repo.binder_url(first_notebook(root))})"
 
 
+def lite_badge(root: Path, repo: Repo) -> str:
+    name = first_notebook(root).split("/", 1)[1]  # the site's file tree is notebooks/
+    return f"[![Try it in your browser]({LITE_BADGE_SVG})]({repo.lite_url(name)})"
+
+
 def hub_block(root: Path, repo: Repo) -> str:
     link = repo.nbgitpuller_url(HUB_PLACEHOLDER, first_notebook(root))
     return f"```\n{link}\n```"
@@ -296,6 +316,7 @@ def update_docs(root: Path, repo: Repo) -> dict[Path, tuple[str, str, list[str]]
         readme: {
             "links": (course_map(root, repo), True),
             "binder": (binder_badge(root, repo), True),
+            "lite": (lite_badge(root, repo), True),
             "hub": (hub_block(root, repo), False),
         },
         root / "docs" / "INSTRUCTORS.md": {"hub": (hub_block(root, repo), False)},

@@ -46,9 +46,35 @@ def _pyproject(root: Path = ROOT) -> dict:
     return make_links._load_toml((root / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+# Where conda, Binder and Colab install the course: CPython on Linux. A requirement whose
+# environment marker excludes this (e.g. ``; sys_platform == "emscripten"``) is not theirs.
+CPYTHON_LINUX = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+
+
+def _requirements(lines: list[str]) -> dict[str, SpecifierSet]:
+    """{name: specifier} of the requirements that apply to CPython on Linux (markers honoured)."""
+    reqs = [Requirement(r) for r in lines]
+    return {
+        r.name.lower(): r.specifier
+        for r in reqs
+        if r.marker is None or r.marker.evaluate(CPYTHON_LINUX)
+    }
+
+
 def _project_requirements() -> dict[str, SpecifierSet]:
-    reqs = [Requirement(r) for r in _pyproject()["project"]["dependencies"]]
-    return {r.name.lower(): r.specifier for r in reqs}
+    return _requirements(_pyproject()["project"]["dependencies"])
+
+
+def test_requirement_markers_are_honoured():
+    lines = [
+        'gensim>=4.3.3; sys_platform != "emscripten"',
+        "numpy>=1.24,<3",
+        'browser-only>=1; sys_platform == "emscripten"',
+    ]
+    assert _requirements(lines) == {
+        "gensim": SpecifierSet(">=4.3.3"),
+        "numpy": SpecifierSet(">=1.24,<3"),
+    }
 
 
 def _read_conda_env(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
@@ -112,6 +138,8 @@ def _linked_paths(text: str, repo) -> list[str]:
         assert urlpath.startswith(prefix), urlpath
         paths.append(urlpath[len(prefix) :])
     paths += re.findall(r"\]\(((?:notebooks|docs|binder)/[^)\s#]+)\)", text)
+    lite = re.escape(repo.pages_url()) + r"lab/index\.html\?path=([^)\s&]+)"
+    paths += [f"notebooks/{unquote(p)}" for p in re.findall(lite, text)]
     return paths
 
 
@@ -148,6 +176,26 @@ def test_readme_binder_badge_opens_lab_on_the_first_notebook():
     url = f"https://mybinder.org/v2/gh/{repo.owner}/{repo.name}/main?urlpath=lab/tree/{first}"
     block = re.search(r"<!-- binder:start -->(.*?)<!-- binder:end -->", readme, re.DOTALL)
     assert block and f"]({url})" in block.group(1)
+
+
+def test_readme_lite_badge_opens_the_first_notebook_on_the_pages_site():
+    repo = make_links.read_repo(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = sorted((ROOT / "notebooks").glob("*.ipynb"))[0].name
+    url = f"https://{repo.owner.lower()}.github.io/{repo.name}/lab/index.html?path={first}"
+    block = re.search(r"<!-- lite:start -->(.*?)<!-- lite:end -->", readme, re.DOTALL)
+    assert block, "README.md lacks <!-- lite:start --> ... <!-- lite:end -->"
+    assert f"]({url})" in block.group(1) and "Try it in your browser" in block.group(1)
+
+
+def test_pages_address_follows_from_the_repository():
+    repo = make_links.Repo("https://github.com/A-Teacher/course", "A-Teacher", "course", "x")
+    assert repo.pages_url() == "https://a-teacher.github.io/course/"
+    assert repo.lite_url("01 intro.ipynb") == (
+        "https://a-teacher.github.io/course/lab/index.html?path=01%20intro.ipynb"
+    )
+    site = make_links.Repo("https://github.com/me/me.github.io", "me", "me.github.io", "x")
+    assert site.pages_url() == "https://me.github.io/"
 
 
 def test_each_badge_points_to_its_own_notebook():
@@ -204,7 +252,8 @@ def temp_repo(tmp_path: Path) -> Path:
             text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)  # as nbformat
             (folder / f"{stem}.ipynb").write_text(text + "\n", encoding="utf-8")
     (root / "README.md").write_text(
-        "# Course\n\n<!-- binder:start -->\n<!-- binder:end -->\n\n"
+        "# Course\n\n<!-- binder:start -->\n<!-- binder:end -->\n"
+        "<!-- lite:start -->\n<!-- lite:end -->\n\n"
         "<!-- links:start -->\nold table\n<!-- links:end -->\n\nEnd.\n",
         encoding="utf-8",
     )
@@ -228,7 +277,7 @@ def test_make_links_check_then_write_then_check(temp_repo: Path):
     first = _run_make_links(temp_repo, "--check")
     assert first.returncode == 1
     assert "notebooks/solutions/02_second.ipynb" in first.stdout
-    assert "README.md: links block, binder block" in first.stdout
+    assert "README.md: links block, binder block, lite block" in first.stdout
     assert {p: p.read_bytes() for p in before} == before, "--check must not write"
 
     assert _run_make_links(temp_repo).returncode == 0
@@ -246,9 +295,11 @@ def test_make_links_check_then_write_then_check(temp_repo: Path):
     )
     install = "".join(nb["cells"][1]["source"])
     assert install.startswith("# Runs only on Google Colab")
-    assert '"course-lib @ git+https://github.com/attention-course/attention-step-by-step@main"' in (
-        install
+    assert (
+        "%pip install -q git+https://github.com/attention-course/attention-step-by-step@main"
+        in (install)
     )
+    assert len(install.splitlines()) <= 7
     # the other cells, their outputs and the JSON layout are kept
     assert nb["cells"][3]["outputs"][0]["text"] == ["héllo\n"]
     assert len(nb["cells"]) == 4 and nb["cells"][2]["source"] == ["import numpy as np"]
@@ -262,6 +313,8 @@ def test_make_links_check_then_write_then_check(temp_repo: Path):
     assert row01 + make_links.DESCRIPTIONS["01_words_as_vectors"] + " | " in readme
     assert "| 02 | [Second](notebooks/02_second.ipynb) | About second. | [![Open" in readme
     assert "urlpath=lab/tree/notebooks/01_words_as_vectors.ipynb" in readme
+    lite = "https://attention-course.github.io/attention-step-by-step/lab/index.html?path="
+    assert f"({lite}01_words_as_vectors.ipynb)\n<!-- lite:end -->" in readme
     hub = (temp_repo / "docs" / "INSTRUCTORS.md").read_text(encoding="utf-8")
     assert "git-pull?repo=https%3A%2F%2Fgithub.com%2Fattention-course%2F" in hub
 
@@ -275,20 +328,28 @@ def test_make_links_writes_nbformat_layout(temp_repo: Path):
         assert path.read_text(encoding="utf-8") == nbformat.writes(nb) + "\n"
 
 
-def test_install_cell_survives_ruff_format(temp_repo: Path):
+def _ruff() -> str:
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff is None:
         pytest.skip("ruff is not installed here")
-    repo = make_links.read_repo(temp_repo)
-    cell = temp_repo / "cell.py"
-    cell.write_text(make_links.install_cell_source(repo) + "\n", encoding="utf-8")
-    result = subprocess.run(
-        [ruff, "format", "--check", "--isolated", "--line-length", "100", str(cell)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, "ruff format would change the install cell:\n" + result.stdout
+    return ruff
+
+
+def test_install_cell_passes_ruff_in_a_notebook(temp_repo: Path):
+    # The cell holds IPython magics, so it is checked where it lives: in an .ipynb, with the
+    # project's own ruff settings (pyproject.toml is in temp_repo).
+    assert _run_make_links(temp_repo).returncode == 0
+    notebook = temp_repo / "notebooks" / "01_words_as_vectors.ipynb"
+    ruff = _ruff()
+    for command in (["format", "--check", "--diff"], ["check", "--no-cache"]):
+        result = subprocess.run(
+            [ruff, *command, str(notebook)],
+            capture_output=True,
+            text=True,
+            cwd=temp_repo,
+            check=False,
+        )
+        assert result.returncode == 0, f"ruff {command[0]} objects:\n{result.stdout}"
 
 
 def test_a_fork_changes_one_line(temp_repo: Path):
@@ -306,8 +367,9 @@ def test_a_fork_changes_one_line(temp_repo: Path):
     )
     assert "attention-course" not in everything
     assert "github/a-teacher/attention-fork/blob/main/notebooks/02_second.ipynb" in everything
-    assert "course-lib @ git+https://github.com/a-teacher/attention-fork@main" in everything
+    assert "%pip install -q git+https://github.com/a-teacher/attention-fork@main" in everything
     assert "mybinder.org/v2/gh/a-teacher/attention-fork/main?urlpath=lab/tree/" in everything
+    assert "https://a-teacher.github.io/attention-fork/lab/index.html?path=01_" in everything
 
 
 def test_make_links_rejects_a_url_that_is_not_a_github_repo(temp_repo: Path):
@@ -363,8 +425,16 @@ def test_root_environment_matches_pyproject():
         assert conda[name] == specifier, (
             f"{name}: environment.yml {conda[name]}, pyproject {specifier}"
         )
-    extra = set(conda) - set(project)
-    assert extra <= {"python", "pip", "jupyterlab"}, f"not in pyproject: {sorted(extra)}"
+    # Everything else is a tool from the [lab] or [dev] extras, with the same range there.
+    extras = _pyproject()["project"]["optional-dependencies"]
+    tools = {**_requirements(extras["lab"]), **_requirements(extras["dev"])}
+    for name in sorted(set(conda) - set(project) - {"python", "pip"}):
+        assert name in tools, f"environment.yml has {name}, which pyproject.toml does not name"
+        assert conda[name] == tools[name], (
+            f"{name}: environment.yml {conda[name]}, pyproject {tools[name]}"
+        )
+    # ... and it has what an instructor needs to run the course and check it.
+    assert {"jupyterlab", "ipykernel", "pytest", "nbval", "hypothesis"} <= set(conda)
     assert conda["python"] == SpecifierSet(_pyproject()["project"]["requires-python"])
 
 
@@ -385,10 +455,17 @@ def test_colab_pins_are_colabs_stack_and_satisfy_pyproject():
         "matplotlib": "3.10",
         "seaborn": "0.13",
         "ipywidgets": "7.7",
+        "widgetsnbextension": "3.6",
+        "ipython": "7.34",
+        "ipykernel": "6.17",
     }
     for name, prefix in expected.items():
         assert str(pins[name]).startswith(prefix + "."), f"{name} {pins[name]} is not Colab's"
     assert str(pins["ipywidgets"]) == "7.7.1"
+    # The check runs on Colab's Python first.
+    script = (SCRIPTS / "check_colab_stack.sh").read_text(encoding="utf-8")
+    loop = re.search(r"for candidate in (.*?); do", script, re.DOTALL).group(1)
+    assert loop.index("python3.13") < loop.index("python3.12")
 
 
 # --- Binder's postBuild and start -----------------------------------------------------------
@@ -545,7 +622,7 @@ def test_prefetch_fails_fast_and_clearly_when_the_download_fails(tmp_path: Path)
 # --- the Colab check script -----------------------------------------------------------------
 
 
-def test_colab_check_fails_clearly_without_python_312_or_313(tmp_path: Path):
+def test_colab_check_fails_clearly_without_python_313_or_312(tmp_path: Path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ["dirname"]:
@@ -559,5 +636,5 @@ def test_colab_check_fails_clearly_without_python_312_or_313(tmp_path: Path):
         check=False,
     )
     assert result.returncode == 2
-    assert "no Python 3.12 or 3.13 found" in result.stderr
+    assert "no Python 3.13 or 3.12 found (Colab runs 3.13)" in result.stderr
     assert not (tmp_path / ".venv-colab").exists()
