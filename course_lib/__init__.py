@@ -21,8 +21,8 @@ _LAZY = {
     "embed_sentence": "course_lib.embeddings",
     "plot_attention": "course_lib.plotting",
     "lecture_mode": "course_lib.plotting",
-    "attention_explorer": "course_lib.widgets",
-    "dk_explorer": "course_lib.widgets",
+    "attention_explorer": "course_lib.explorer_attention",
+    "dk_explorer": "course_lib.explorer_dk",
 }
 
 __all__ = [

@@ -7,14 +7,138 @@ importing the module changes no global style; ``lecture_mode()`` does, when you 
 Conventions in every heatmap: rows are the query words (the word that is looking), columns
 are the words attended to, the colour bar is labelled, and the colormap is ``viridis``
 (perceptually uniform and readable with the common forms of colour blindness).
+
+This module is also the one place that decides the colours and labels of a weight picture:
+the live explorers (:mod:`course_lib.explorer_view`, which draws them as HTML) take their cell
+colours, text colours, bar colours, axis names and colour-bar labels from the constants and
+functions below, so the live view and the saved figure cannot drift apart.
 """
 
 import numpy as np
 
-__all__ = ["plot_attention", "plot_similarity", "plot_attention_row", "lecture_mode"]
+__all__ = [
+    "plot_attention",
+    "plot_similarity",
+    "plot_attention_row",
+    "lecture_mode",
+    "colour_limits",
+    "colour_bar_label",
+    "cell_colours",
+    "text_colours",
+    "hex_colour",
+]
 
 #: Values are written in the cells of matrices up to this many rows and columns.
 ANNOTATE_MAX = 10
+
+#: The colormap of every weight picture, static or live.
+CMAP = "viridis"
+QUERY_AXIS = "query word"  # rows
+KEY_AXIS = "attended-to word"  # columns
+WEIGHT_LABEL = "attention weight"
+BAR_COLOUR = "#3b528b"  # a viridis blue
+TOP_BAR_COLOUR = "#5ec962"  # a viridis green: the arg-max bar
+DARK_TEXT, LIGHT_TEXT = "#262626", "#ffffff"  # seaborn's ".15" and "w"
+_LUMINANCE_SPLIT = 0.408  # seaborn's rule: dark text on cells lighter than this
+
+
+def colour_limits(weights, colour_scale="fixed"):
+    """The colour range of a weight picture.
+
+    Parameters
+    ----------
+    weights : array_like
+        The weights drawn (only their largest value is used, for ``"stretch"``).
+    colour_scale : {"fixed", "stretch"}, default "fixed"
+        ``"fixed"``: 0 to 1, so a colour means the same weight in every picture.
+        ``"stretch"``: 0 to the largest weight, to read the shape of a flat row.
+
+    Returns
+    -------
+    tuple of two floats
+
+    Examples
+    --------
+    >>> colour_limits([[0.2, 0.4]]), colour_limits([[0.2, 0.4]], "stretch")
+    ((0.0, 1.0), (0.0, 0.4))
+    """
+    if colour_scale == "fixed":
+        return (0.0, 1.0)
+    if colour_scale == "stretch":
+        top = float(np.max(weights))
+        if not np.isfinite(top) or top <= 0.0:
+            raise ValueError(f"cannot stretch the colours to a largest weight of {top}")
+        return (0.0, top)
+    raise ValueError(f'colour_scale must be "fixed" or "stretch", got {colour_scale!r}')
+
+
+def colour_bar_label(colour_scale="fixed", limits=(0.0, 1.0)):
+    """The colour bar's label, saying whether the colours are fixed or stretched.
+
+    Examples
+    --------
+    >>> colour_bar_label("fixed")
+    'attention weight (colours fixed 0–1)'
+    >>> colour_bar_label("stretch", (0.0, 0.4))
+    'attention weight (colours stretched 0–0.40 = max)'
+    """
+    if colour_scale == "fixed":
+        return f"{WEIGHT_LABEL} (colours fixed 0–1)"
+    return f"{WEIGHT_LABEL} (colours stretched 0–{limits[1]:.2f} = max)"
+
+
+def cell_colours(values, limits=(0.0, 1.0), cmap=CMAP):
+    """RGBA colours of heatmap cells, as matplotlib/seaborn colour them.
+
+    Parameters
+    ----------
+    values : array_like of shape (...)
+    limits : (float, float), default (0, 1)
+        Values at or below ``limits[0]`` get the colormap's first colour, at or above
+        ``limits[1]`` its last.
+    cmap : str, default "viridis"
+
+    Returns
+    -------
+    ndarray of shape (..., 4), floats in [0, 1]
+
+    Examples
+    --------
+    >>> cell_colours([0.0, 1.0]).round(3).tolist()
+    [[0.267, 0.005, 0.329, 1.0], [0.993, 0.906, 0.144, 1.0]]
+    """
+    import matplotlib
+
+    low, high = limits
+    scaled = (np.asarray(values, dtype=np.float64) - low) / (high - low)  # 0..1 on the range
+    return matplotlib.colormaps[cmap](np.clip(scaled, 0.0, 1.0))
+
+
+def hex_colour(rgba):
+    """An RGBA colour (floats in [0, 1]) as "#rrggbb" for HTML.
+
+    Examples
+    --------
+    >>> hex_colour((1.0, 0.5, 0.0, 1.0))
+    '#ff8000'
+    """
+    red, green, blue = (int(round(255 * float(c))) for c in rgba[:3])
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def text_colours(rgba):
+    """Dark or light text for cells of the given colours (seaborn's luminance rule).
+
+    Examples
+    --------
+    >>> text_colours(cell_colours([0.0, 1.0]))
+    ['#ffffff', '#262626']
+    """
+    rgb = np.asarray(rgba, dtype=np.float64).reshape(-1, 4)[:, :3]
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])  # W3C relative luminance
+    return [DARK_TEXT if value > _LUMINANCE_SPLIT else LIGHT_TEXT for value in luminance]
+
 
 _LECTURE_RC = {
     "font.size": 16,
@@ -102,9 +226,9 @@ def plot_attention(
     *,
     ax=None,
     annotate=None,
-    cmap="viridis",
+    cmap=CMAP,
     title=None,
-    cbar_label="attention weight",
+    cbar_label=WEIGHT_LABEL,
     vmin=0.0,
     vmax=None,
 ):
@@ -163,8 +287,8 @@ def plot_attention(
         cbar_label=cbar_label,
         vmin=vmin,
         vmax=vmax,
-        xlabel="attended-to word",
-        ylabel="query word",
+        xlabel=KEY_AXIS,
+        ylabel=QUERY_AXIS,
     )
 
 
@@ -176,7 +300,7 @@ def plot_similarity(
     annotate=None,
     cbar_label="cosine similarity",
     title=None,
-    cmap="viridis",
+    cmap=CMAP,
     vmin=None,
     vmax=None,
 ):
@@ -264,12 +388,12 @@ def plot_attention_row(weights_row, key_words, *, query_word=None, ax=None):
             figsize=(max(4.5, 0.55 * len(key_words) + 2), 3.2), layout="constrained"
         )
     positions = np.arange(len(key_words))
-    bars = ax.bar(positions, row, color="#3b528b")  # a viridis blue
-    bars[int(np.argmax(row))].set_color("#5ec962")  # the arg-max stands out (viridis green)
+    bars = ax.bar(positions, row, color=BAR_COLOUR)
+    bars[int(np.argmax(row))].set_color(TOP_BAR_COLOUR)  # the arg-max stands out
     ax.set_xticks(positions, key_words, rotation=45, ha="right")
     ax.set_ylim(0.0, 1.0)
-    ax.set_ylabel("attention weight")
-    ax.set_xlabel("attended-to word")
+    ax.set_ylabel(WEIGHT_LABEL)
+    ax.set_xlabel(KEY_AXIS)
     if query_word is not None:
         ax.set_title(f"where {query_word!r} looks")
     return ax

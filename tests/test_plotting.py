@@ -99,3 +99,44 @@ def test_lecture_mode_is_explicit_and_reversible():
     finally:
         lecture_mode(False)
     assert matplotlib.rcParams["font.size"] == before
+
+
+# -- one module decides colours and labels (the live HTML explorers use these) ----------------
+
+
+def test_cell_colours_are_the_colours_seaborn_draws():
+    from course_lib.plotting import cell_colours
+
+    weights = _weights(6)
+    for vmax in (1.0, float(weights.max())):
+        ax = plot_attention(weights, [f"w{i}" for i in range(6)], vmax=vmax)
+        drawn = ax.collections[0].get_facecolors()  # (36, 4), row-major
+        # the same colormap entry; a tolerance of half a 256-level step of the lookup table
+        np.testing.assert_allclose(
+            cell_colours(weights, (0.0, vmax)).reshape(-1, 4), drawn, atol=2e-3
+        )
+        plt.close(ax.figure)
+
+
+def test_text_colours_follow_seaborns_annotations():
+    from course_lib.plotting import cell_colours, text_colours
+
+    weights = np.linspace(0.0, 1.0, 16).reshape(4, 4)
+    ax = plot_attention(weights, list("abcd"), vmax=1.0)
+    drawn = [matplotlib.colors.to_hex(t.get_color()) for t in ax.texts]
+    assert text_colours(cell_colours(weights)) == drawn
+    assert len(set(drawn)) == 2  # both dark and light text occur on this range
+
+
+def test_colour_limits_and_their_label():
+    from course_lib.plotting import colour_bar_label, colour_limits
+
+    weights = np.array([[0.3, 0.7], [0.45, 0.55]])
+    assert colour_limits(weights) == (0.0, 1.0)
+    assert colour_limits(weights, "stretch") == (0.0, 0.7)
+    assert "fixed 0–1" in colour_bar_label("fixed")
+    assert "stretched 0–0.70" in colour_bar_label("stretch", (0.0, 0.7))
+    with pytest.raises(ValueError, match="fixed"):
+        colour_limits(weights, "rainbow")
+    with pytest.raises(ValueError, match="stretch"):
+        colour_limits(np.zeros((2, 2)), "stretch")

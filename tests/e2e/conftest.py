@@ -10,31 +10,14 @@
   failure instead.
 """
 
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-NOTEBOOK = HERE / "explorer.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).parent))
+from labserver import CHROMIUM_ARGS, find_chromium, running_lab  # noqa: E402
 
 
 def _under_ci():
@@ -47,141 +30,16 @@ def _skip_or_fail(reason):
     pytest.skip(reason)
 
 
-def _find_chromium():
-    candidates = [os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"]
-    candidates += [shutil.which("chromium"), shutil.which("chromium-browser")]
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LabServer:
-    def __init__(self, root, port, token, process, log_path):
-        self.root, self.port, self.token = root, port, token
-        self.process, self.log_path = process, log_path
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    def url(self, path):
-        return f"{self.base_url}/{path.lstrip('/')}?token={self.token}"
-
-    def request(self, path, method="GET", timeout=5):
-        request = urllib.request.Request(
-            self.url(path), method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def _wait_until_ready(server, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited early:\n{server.log()[-3000:]}")
-        try:
-            server.request("api/status", timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError(f"JupyterLab did not answer in {timeout}s:\n{server.log()[-3000:]}")
-
-
-def _stop(server):
-    """Shut the server (and its kernels) down politely, then firmly."""
-    process = server.process
-    if process.poll() is None:
-        try:
-            server.request("api/shutdown", method="POST", timeout=5)
-            process.wait(timeout=15)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, subprocess.TimeoutExpired):
-            pass
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            break
-        try:
-            os.killpg(process.pid, sig)  # the server was started in its own process group
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    # Quiet, isolated front-end settings: no news pop-up, no update check.
-    notification = base / "settings" / "@jupyterlab" / "apputils-extension"
-    notification.mkdir(parents=True)
-    (notification / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    env = dict(os.environ)
-    env.update(
-        JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        MPLBACKEND="module://matplotlib_inline.backend_inline",
-        PYTHONUNBUFFERED="1",
-    )
-    port, token = _free_port(), os.urandom(16).hex()
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.open_browser=False",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.expose_app_in_browser=True",
-        "--ServerApp.terminals_enabled=False",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
-        command.append("--allow-root")
-    log_path = base / "jupyterlab.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    server = LabServer(root, port, token, process, log_path)
-    try:
-        _wait_until_ready(server)
+    with running_lab(base=tmp_path_factory.mktemp("lab")) as server:
         yield server
-    finally:
-        _stop(server)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = _find_chromium()
+    executable = find_chromium()
     if executable is None:
         _skip_or_fail(
             "no Chromium found (looked for $CHROMIUM, /usr/bin/chromium, chromium-browser); "

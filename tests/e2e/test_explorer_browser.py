@@ -1,163 +1,200 @@
-"""The attention explorer in a real browser: JupyterLab + Chromium, driven like a student.
+"""The explorers in a real browser: JupyterLab + Chromium, driven like a student.
 
-Opens tests/e2e/explorer.ipynb in a private JupyterLab and runs all cells. Then moves the
-"divide scores by" slider (types 3.50 into its readout, then presses ArrowRight twice on
-the handle) and types a new sentence + Enter. The assertions are on the final state, after
-the kernel is idle again: the readout shows the new value, the heatmap PNG is different,
-the new words are shown, the figure was replaced in place (still one picture per explorer),
-and no cell printed an error. A second test checks the static picture that GitHub and
-nbviewer show for a notebook saved without widget state.
+Opens tests/e2e/explorer.ipynb (an attention explorer and a d_k explorer) in a private
+JupyterLab and runs all cells. Then:
 
-Run: ``pytest -m e2e tests/e2e`` (about 20-40 s).
+- drags the "scores ÷" slider's handle with the mouse for about a second: pictures appear
+  while dragging (not only on release), and the last one is the picture of the final value;
+- checks that the heatmap keeps its proportions at 100% and at 150% zoom on a 1366x768
+  screen (150% zoom = a 911x512 CSS-pixel viewport at device scale 1.5), that its text is at
+  least the notebook's own text size and that controls, picture and numbers fit the page;
+- the colour-scale and projection controls change the picture; so do the d_k explorer's
+  divisor choice and its "keys = queries" box;
+- a typed sentence (Enter) redraws the picture in place; bad input shows a message and keeps
+  both the last good picture and the typed text;
+- a notebook saved without widget state shows a static picture (nbconvert HTML).
+
+Run: ``pytest -m e2e tests/e2e/test_explorer_browser.py`` (about a minute).
 """
 
+import re
 from pathlib import Path
 
 import pytest
+from labserver import (
+    ATTENTION,
+    DIVISOR,
+    DK,
+    cell_colours,
+    frames,
+    open_and_run,
+    readout,
+    settle,
+    title,
+    wait_idle,
+    watch,
+)
 
 pytestmark = pytest.mark.e2e
 
-NEW_DIVISOR = "3.50"
-FINAL_DIVISOR = "3.60"  # after two ArrowRight presses on the handle (step 0.05)
-NEW_SENTENCE = "the cat sat on the mat"
-
-# DOM hooks: ipywidgets' own classes plus the classes course_lib.widgets adds.
-IMAGE = "img.course-explorer-image"
-WORDS = ".course-explorer-words"
-STATUS = ".course-explorer-status"
-SLIDER = ".widget-hslider:has(.widget-label:text-is('divide scores by'))"
-SENTENCE_BOX = ".widget-text:has(.widget-label:text-is('Sentence:')) input"
-
-KERNEL_IDLE = """() => {
-    const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const kernel = widget && widget.sessionContext && widget.sessionContext.session
-        && widget.sessionContext.session.kernel;
-    return !!kernel && kernel.status === "idle" && kernel.connectionStatus === "connected";
-}"""
-
-IMAGE_DIGEST = """async (img) => {
-    const bytes = await (await fetch(img.src)).arrayBuffer();
-    const digest = await crypto.subtle.digest("SHA-256", bytes);
-    return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, "0")).join("");
-}"""
+CELL_W_EM, CELL_H_EM = 3.2, 2.0  # the cell size of a heatmap with numbers (explorer_view)
 
 
-def wait_idle(page, timeout=60_000):
-    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
-
-
-def image_state(page):
-    """(src, sha256 of the bytes) of the attention explorer's picture."""
-    image = page.locator(IMAGE).first
-    return image.get_attribute("src"), image.evaluate(IMAGE_DIGEST)
-
-
-def wait_for_new_image(page, old_src, timeout=30_000):
-    page.wait_for_function(
-        """([selector, old]) => {
-            const img = document.querySelector(selector);
-            return !!img && !!img.getAttribute("src") && img.getAttribute("src") !== old
-                && img.complete && img.naturalWidth > 0;
-        }""",
-        arg=[IMAGE, old_src],
-        timeout=timeout,
-    )
-
-
-def wait_until_settled(page, quiet_ms=1500, timeout=30_000):
-    """Wait until the kernel is idle and the picture has not changed for ``quiet_ms``.
-
-    Each key press on the slider's handle is its own change and its own redraw, and the
-    kernel can be idle between two of them: only a quiet spell says the last one arrived.
-    """
-    page.wait_for_function(
-        """([selector, quiet]) => {
-            const src = (document.querySelector(selector) || {}).src;
-            const now = Date.now();
-            if (window.__lastSrc !== src) {
-                window.__lastSrc = src;
-                window.__since = now;
-            }
-            return now - window.__since >= quiet;
-        }""",
-        arg=[IMAGE, quiet_ms],
-        polling=100,
-        timeout=timeout,
-    )
-    wait_idle(page)
-
-
-def test_student_moves_slider_and_types_a_sentence(page, lab_server, tmp_path):
-    page.goto(lab_server.url("lab/tree/explorer.ipynb"))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    wait_idle(page)  # kernel started and connected
-
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(IMAGE, state="visible", timeout=60_000)
-    wait_for_new_image(page, None)
-    page.locator(WORDS).first.wait_for()
-    wait_idle(page)
-
-    slider = page.locator(SLIDER).first
-    readout = slider.locator(".widget-readout")
-    assert readout.inner_text().strip() == "8.00"  # sqrt(64), the Transformer's choice
-    assert "steak" in page.locator(WORDS).first.inner_text()
-    first_src, first_digest = image_state(page)
-
-    # 1. the slider: type the new value into its readout and press Enter
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(NEW_DIVISOR)
-    page.keyboard.press("Enter")
-    wait_for_new_image(page, first_src)
-    wait_idle(page)
-    typed_src = image_state(page)[0]
-    # ... then nudge the handle with the keyboard: two steps of 0.05 to the right
-    handle = slider.locator(".noUi-handle, .ui-slider-handle").first
-    handle.focus()
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([el, text]) => el.textContent.trim() === text",
-        arg=[readout.element_handle(), FINAL_DIVISOR],
-    )
-    wait_for_new_image(page, typed_src)
-    wait_until_settled(page)  # two presses: two redraws; wait for the last one
-    second_src, second_digest = image_state(page)
-
-    # 2. the sentence: type a new one and press Enter (the box updates on Enter only)
-    box = page.locator(SENTENCE_BOX).first
-    box.fill(NEW_SENTENCE)
-    page.wait_for_timeout(300)  # no redraw while typing (continuous_update=False) ...
-    assert image_state(page)[0] == second_src
-    box.press("Enter")  # ... one on Enter
-    page.wait_for_function(
-        "([selector, word]) => (document.querySelector(selector) || {}).textContent"
-        "?.includes(word)",
-        arg=[WORDS, "mat"],
-    )
-    wait_for_new_image(page, second_src)
-    wait_idle(page)
-
-    # the final state
-    assert slider.locator(".widget-readout").inner_text().strip() == FINAL_DIVISOR
-    words_line = page.locator(WORDS).first.inner_text()
-    for word in ["cat", "sat", "mat"]:
-        assert word in words_line
-    assert "steak" not in words_line
-    numbers = page.locator(".course-explorer-numbers").first.inner_text()
-    assert "cat" in numbers and "steak" not in numbers
-    final_src, final_digest = image_state(page)
-    assert len({first_digest, second_digest, final_digest}) == 3  # three different pictures
-    assert final_src not in (first_src, second_src)
-    assert page.locator(IMAGE).count() == 2  # one per explorer: redrawn in place, no stacking
-    assert page.locator(STATUS).first.inner_text().strip() == ""
-    assert page.locator(SENTENCE_BOX).first.input_value() == NEW_SENTENCE
+def no_errors(page):
     assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     assert page.locator(".jp-OutputArea-output:has-text('Traceback')").count() == 0
-    # the dk explorer of the second cell rendered too
-    assert page.locator(".widget-hslider:has(.widget-label:text-is('d_k'))").count() == 1
-    page.screenshot(path=str(tmp_path / "final.png"), full_page=True)  # for a human to look at
+
+
+def test_dragging_the_divisor_redraws_live_and_ends_on_the_final_value(page, lab_server):
+    open_and_run(page, lab_server)
+    assert readout(page) == "8.00" and title(page, ATTENTION).startswith("scores ÷ 8.00")
+    watch(page, ATTENTION)
+    handle = page.locator(f"{DIVISOR} .noUi-handle, {DIVISOR} .ui-slider-handle").first
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    start = page.evaluate("() => performance.now()")
+    elapsed = 0.0
+    while elapsed < 1000.0:  # one second of moves, 80 px to the left (inside the track)
+        elapsed = page.evaluate("() => performance.now()") - start
+        page.mouse.move(x - 80.0 * min(elapsed, 1000.0) / 1000.0, y, steps=4)
+        page.wait_for_timeout(15)
+    released = page.evaluate("() => performance.now()")
+    page.mouse.up()
+    settle(page, ATTENTION)
+
+    during = [f for f in frames(page, ATTENTION) if start <= f["t"] <= released]
+    final = readout(page)
+    assert 0.25 < float(final) < 8.0  # the handle moved left, not to the end of the track
+    assert len({f["fp"] for f in during}) >= 2, during  # pictures while the button was down
+    assert title(page, ATTENTION).startswith(f"scores ÷ {final},")  # last picture = last value
+    first_cell = page.locator(f"{ATTENTION} .course-cells > div").first.inner_text()
+    assert re.fullmatch(r"\d\.\d\d", first_cell)
+    no_errors(page)
+    print(f"drag: {len(during)} pictures while dragging, final value {final}")
+
+
+def test_typed_sentences_redraw_in_place_and_bad_input_keeps_the_view(page, lab_server):
+    open_and_run(page, lab_server)
+    watch(page, ATTENTION)
+    box = page.locator(f"{ATTENTION} .widget-text:has-text('Sentence') input").first
+    box.fill("the cat sat on the mat")
+    page.wait_for_timeout(300)
+    assert "cat" not in page.locator(f"{ATTENTION} .course-explorer-picture").inner_text()
+    box.press("Enter")  # the box updates on Enter only
+    page.wait_for_function(
+        "(root) => document.querySelector(root + ' .course-explorer-picture')"
+        ".textContent.includes('cat')",
+        arg=ATTENTION,
+    )
+    settle(page, ATTENTION)
+    good = cell_colours(page, ATTENTION)
+    assert len(good) == 36  # six words: "the" twice
+    box.fill("?! ...")
+    box.press("Enter")
+    status = page.locator(f"{ATTENTION} .course-explorer-status")
+    status.filter(has_text="No words found").wait_for()
+    settle(page, ATTENTION)
+    assert cell_colours(page, ATTENTION) == good  # the last good picture stays ...
+    assert box.input_value() == "?! ..."  # ... and so does what was typed
+    assert page.locator(f"{ATTENTION} .course-explorer-view").count() == 1  # no stacking
+    no_errors(page)
+
+
+def heatmap_geometry(page):
+    """Aspect of the attention heatmap's cell block, and text sizes, as laid out."""
+    return page.evaluate(
+        """(root) => {
+            const map = document.querySelector(root + " .course-heatmap");
+            const cells = map.querySelectorAll(".course-cells > div");
+            const a = cells[0].getBoundingClientRect();
+            const b = cells[cells.length - 1].getBoundingClientRect();
+            const text = parseFloat(getComputedStyle(cells[0]).fontSize);
+            const prose = document.querySelector(".jp-RenderedMarkdown p");
+            const numbers = document.querySelector(root + " .course-numbers")
+                .getBoundingClientRect();
+            const output = map.closest(".jp-OutputArea-output").getBoundingClientRect();
+            return {width: b.right - a.left, height: b.bottom - a.top,
+                    rows: +map.dataset.rows, cols: +map.dataset.cols, text: text,
+                    prose: prose ? parseFloat(getComputedStyle(prose).fontSize) : null,
+                    numbers: [numbers.width, numbers.height], map_right: b.right,
+                    output_right: output.right};
+        }""",
+        ATTENTION,
+    )
+
+
+@pytest.mark.parametrize(
+    "zoom, viewport", [(1.0, (1366, 768)), (1.5, (911, 512))], ids=["100%", "150%"]
+)
+def test_picture_keeps_its_aspect_and_readable_text(browser, lab_server, zoom, viewport):
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=zoom
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_and_run(page, lab_server)
+        page.locator(f"{ATTENTION} .course-heatmap").first.scroll_into_view_if_needed()
+        geometry = heatmap_geometry(page)
+        design = (geometry["cols"] * CELL_W_EM) / (geometry["rows"] * CELL_H_EM)
+        assert geometry["width"] / geometry["height"] == pytest.approx(design, rel=0.02), geometry
+        assert geometry["prose"] is not None and geometry["text"] >= geometry["prose"], geometry
+        assert min(geometry["numbers"]) > 20, geometry  # the numbers table is shown
+        assert geometry["map_right"] <= geometry["output_right"] + 1, geometry  # not cut off
+        no_errors(page)
+    finally:
+        context.close()
+
+
+def test_colour_scale_and_projection_change_the_picture(page, lab_server):
+    open_and_run(page, lab_server)
+    watch(page, ATTENTION)
+    fixed = cell_colours(page, ATTENTION)
+    page.locator(f"{ATTENTION} button:has-text('stretch 0–max')").click()
+    page.wait_for_function(
+        "(root) => document.querySelector(root + ' .course-colourbar').textContent"
+        ".includes('stretched')",
+        arg=ATTENTION,
+    )
+    settle(page, ATTENTION)
+    stretched = cell_colours(page, ATTENTION)
+    assert stretched != fixed and len(stretched) == len(fixed)
+
+    projection = page.locator(f"{ATTENTION} .widget-dropdown:has-text('queries, keys') select")
+    projection.select_option(label="random W_Q ≠ W_K")
+    page.wait_for_function(
+        "(root) => document.querySelector(root + ' .course-title').textContent.includes('random')",
+        arg=ATTENTION,
+    )
+    settle(page, ATTENTION)
+    assert cell_colours(page, ATTENTION) != stretched
+    no_errors(page)
+
+
+def test_dk_explorer_divisor_choice_and_same_qk_change_the_picture(page, lab_server):
+    open_and_run(page, lab_server)
+    watch(page, DK)
+    before = cell_colours(page, DK, which=1)
+    page.locator(f"{DK} button:has-text('÷ d_k')").click()
+    page.wait_for_function(
+        "(root) => document.querySelectorAll(root + ' .course-title')[1].textContent"
+        ".includes('÷ d_k')",
+        arg=DK,
+    )
+    settle(page, DK)
+    by_dk = cell_colours(page, DK, which=1)
+    assert by_dk != before
+    page.locator(f"{DK} .widget-checkbox input").check()
+    page.wait_for_function(
+        "(root) => document.querySelector(root + ' .course-note').textContent.includes('K = Q')",
+        arg=DK,
+    )
+    settle(page, DK)
+    assert cell_colours(page, DK, which=1) != by_dk
+    wait_idle(page)
+    no_errors(page)
 
 
 def test_saved_notebook_shows_a_static_heatmap_without_a_kernel(browser, tmp_path):
