@@ -104,6 +104,7 @@ colab-test:
 bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/bench_embeddings.py
 	$(PY) benchmarks/bench_widgets.py
+	$(PY) benchmarks/bench_browser.py
 
 notebooks: $(VENV)/.stamp-dev
 	$(PY) scripts/execute_notebooks.py $(NOTEBOOKS)

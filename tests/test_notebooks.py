@@ -151,6 +151,34 @@ def test_solution_has_the_same_sections_as_its_twin(path):
     assert headings(read(path)) == headings(read(NB_DIR / path.name))
 
 
+@pytest.mark.parametrize("path", STUDENT, ids=rel)
+def test_solution_repeats_every_cell_of_its_twin_but_the_exercises(path):
+    """Prose and demonstration code live in both copies, word for word; only the exercise
+    cells (those calling a checker) may differ, so an edit to one copy cannot be forgotten
+    in the other."""
+    student = read(path)
+    theirs = {(c.cell_type, c.source) for c in read(NB_DIR / "solutions" / path.name).cells}
+    exercises = {c.source for c in check_cells(student)}
+    missing = [
+        c.source.splitlines()[0] if c.source else "(empty cell)"
+        for c in student.cells[1:]  # cell 0 names the copy
+        if c.source not in exercises and (c.cell_type, c.source) not in theirs
+    ]
+    assert not missing, f"not in the solution copy: {missing[:3]}"
+
+
+@parametrize_all
+def test_block_quotes_end_with_a_blank_line(path):
+    """In Markdown a line right after a "> " quote joins the quote (lazy continuation)."""
+    for cell in read(path).cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        for before, after in zip(lines, lines[1:], strict=False):  # neighbouring lines
+            joined = before.startswith(">") and after.strip() and not after.startswith(">")
+            assert not joined, f"add a blank line before {after!r}"
+
+
 @parametrize_all
 def test_every_notebook_has_at_least_two_exercises(path):
     assert len(check_cells(read(path))) >= 2
@@ -178,6 +206,74 @@ def test_randomness_is_seeded(path):
 def test_notebook_01_mentions_lecture_mode():
     text = "\n".join(c.source for c in read(NB_DIR / "01_words_as_vectors.ipynb").cells)
     assert "lecture_mode()" in text
+
+
+@pytest.mark.parametrize(
+    ("stem", "checker"),
+    [
+        ("01_words_as_vectors", "check_cosine_matrix"),
+        ("02_dot_product_attention", "check_masked_attention"),
+    ],
+)
+def test_notebooks_01_02_new_exercise_open_in_student_and_solved_in_solution(stem, checker):
+    for path, verdict in [
+        (NB_DIR / f"{stem}.ipynb", NOT_ATTEMPTED),
+        (NB_DIR / "solutions" / f"{stem}.ipynb", CORRECT),
+    ]:
+        cells = [c for c in check_cells(read(path)) if f"{checker}(" in c.source]
+        assert len(cells) == 1, f"{rel(path)}: expected one {checker} exercise"
+        assert verdict in outputs_text(cells[0]), outputs_text(cells[0])
+
+
+NOTEBOOKS_03_04 = {
+    "03_scaled_dot_product_attention": (
+        "check_variance_experiment",
+        "check_softmax_backward",
+        'check_prediction("self_weight_after_scaling"',
+        'check_prediction("divide_by_dk"',
+    ),
+    "04_learned_projections": (
+        "check_score_gradient",
+        "check_multihead_attention",
+        'check_prediction("multihead_divisor"',
+    ),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
+def test_notebooks_03_04_exercises_open_in_student_and_solved_in_solution(stem):
+    for path, verdict in [
+        (NB_DIR / f"{stem}.ipynb", NOT_ATTEMPTED),
+        (NB_DIR / "solutions" / f"{stem}.ipynb", CORRECT),
+    ]:
+        for checker in NOTEBOOKS_03_04[stem]:
+            cells = [c for c in check_cells(read(path)) if checker in c.source]
+            assert len(cells) == 1, f"{rel(path)}: expected one {checker} exercise"
+            assert verdict in outputs_text(cells[0]), outputs_text(cells[0])
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
+def test_notebooks_03_04_worked_answers_are_not_on_the_student_page(stem):
+    """No working line of a solution's function appears anywhere in the student notebook."""
+    student_code = "\n".join(
+        c.source for c in read(NB_DIR / f"{stem}.ipynb").cells if c.cell_type == "code"
+    )
+    student_lines = {line.split("#")[0].strip() for line in student_code.splitlines()}
+    for cell in check_cells(read(NB_DIR / "solutions" / f"{stem}.ipynb")):
+        if "def " not in cell.source:
+            continue  # a prediction: its answer is a value, not code
+        body = [line.split("#")[0].strip() for line in cell.source.splitlines()]
+        working = [line for line in body if line and not line.startswith(("def ", "assert "))]
+        assert working, cell.source
+        leaked = [line for line in working if line in student_lines]
+        assert not leaked, f"{stem}: solution lines on the student page: {leaked}"
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
+def test_notebooks_03_04_do_not_import_torch(stem):
+    for path in (NB_DIR / f"{stem}.ipynb", NB_DIR / "solutions" / f"{stem}.ipynb"):
+        code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+        assert not re.search(r"^\s*(import|from)\s+torch\b", code, re.MULTILINE), rel(path)
 
 
 # ------------------------------------------------------------------------- saved outputs
