@@ -37,6 +37,8 @@ help:
 	@echo "make notebooks  re-execute the notebooks and save them with their outputs"
 	@echo "make links      regenerate the Colab/Binder links from pyproject.toml"
 	@echo "make format     ruff format and fix the code and notebooks"
+	@echo "make lite       build the JupyterLite site into _lite/site (runs in any browser)"
+	@echo "make lite-serve serve it (LITE_HOST=0.0.0.0 for a classroom's network)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
