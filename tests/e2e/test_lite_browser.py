@@ -33,23 +33,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from labserver import CHROMIUM_ARGS as LAB_CHROMIUM_ARGS  # tests/e2e, on sys.path
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_lite" / "site"
 NOTEBOOK = "02_dot_product_attention.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Any host name other than the loopback address resolves to nothing.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
+# The flags of the JupyterLab browser test, and: any host name other than the loopback
+# address resolves to nothing.
+CHROMIUM_ARGS = [*LAB_CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
