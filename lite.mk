@@ -1,7 +1,9 @@
 # The course as a static JupyterLite site (issue 14), included by the Makefile.
 #   make lite        build it into _lite/site (reused while its inputs are unchanged)
 #   make lite-serve  serve it; LITE_HOST=0.0.0.0 for a classroom's local network
-#   make lite-test   build it, then run notebook 02 in it in Chromium with no outside network
+#   make lite-test   build it, then run notebooks 02 and 06 in it in Chromium, no outside network
+#                    (and a second visit, and every explorer control's keys)
+#   make lite-bench  benchmarks/bench_lite.py and bench_class.py: visits, bytes, a class of 60
 # Build tools go into .venv-lite (scripts/requirements-lite.txt), never into .venv.
 LITE_HOST ?= 127.0.0.1
 LITE_PORT ?= 8000
@@ -11,7 +13,7 @@ LITE_PORT ?= 8000
 TEST_AFTER += lite-test
 UNIT_FAST_ARGS += --ignore=tests/e2e/test_lite_browser.py
 
-.PHONY: lite lite-serve lite-test lite-clean
+.PHONY: lite lite-serve lite-test lite-bench lite-clean
 
 lite:
 	$(PYTHON) scripts/build_lite.py --reuse
@@ -21,6 +23,10 @@ lite-serve: lite
 
 lite-test: lite $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest -m e2e -s -p no:cacheprovider tests/e2e/test_lite_browser.py
+
+lite-bench: lite $(VENV)/.stamp-dev
+	$(PY) benchmarks/bench_lite.py
+	$(PY) benchmarks/bench_class.py
 
 lite-clean:
 	rm -rf _lite .venv-lite

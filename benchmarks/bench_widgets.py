@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 
+from course_lib import attention_explorer, dk_explorer
 from course_lib.embeddings import load_embeddings
-from course_lib.widgets import attention_explorer, dk_explorer
 
 SIZES = (6, 20, 60)
 GOALS = {"divisor": 60.0, "query": 120.0, "projection": 120.0, "dk": 120.0}

@@ -23,6 +23,7 @@ _LAZY = {
     "lecture_mode": "course_lib.plotting",
     "attention_explorer": "course_lib.explorer_attention",
     "dk_explorer": "course_lib.explorer_dk",
+    "load_pretrained": "course_lib.pretrained",
 }
 
 __all__ = [

@@ -11,19 +11,29 @@ two are (sequence, features). Shapes follow the Transformer paper's names:
 
 A ``mask`` says which keys each query may look at: ``True`` means "may attend", the same
 convention as PyTorch's ``scaled_dot_product_attention``.
+
+Each function is its formula in a few lines; the checks of its inputs (shapes, dtypes,
+NaN and inf, masks) live in :mod:`course_lib._validation`, and every bad input is a
+``TypeError`` or ``ValueError`` naming the input, its shape and the first bad index.
 """
 
-import math
-import numbers
-
 import numpy as np
+
+from course_lib._validation import (
+    check_attention_inputs,
+    check_distributions,
+    check_mask,
+    check_scale,
+    check_scores,
+    check_scores_finite,
+    whole_number,
+)
 
 __all__ = [
     "softmax",
     "dot_product_attention",
     "scaled_dot_product_attention",
     "attention_entropy",
-    "softmax_jacobian",
     "causal_mask",
 ]
 
@@ -52,7 +62,8 @@ def softmax(x, axis=-1):
     Raises
     ------
     TypeError
-        If ``x`` is not an array of real numbers (None, strings, complex numbers).
+        If ``x`` is not an array of real numbers (None, strings, complex numbers), or
+        ``axis`` is not a whole number (``axis=None`` included: softmax normalises one axis).
     ValueError
         If ``axis`` is empty or out of range, a slice along ``axis`` is all ``-inf``
         (nothing to normalise; the message gives its index), or an entry is NaN or
@@ -69,137 +80,13 @@ def softmax(x, axis=-1):
     >>> softmax(np.array([0.0, -np.inf]))   # a masked entry gets exactly 0
     array([1., 0.])
     """
-    x = _as_float_array(x, "softmax's input")
-    if x.ndim == 0:
-        raise ValueError("softmax needs an array with at least one axis, got a single number")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis={axis} is out of range for an input of shape {x.shape}")
-    if x.shape[axis] == 0:
-        raise ValueError(
-            f"softmax got an empty axis={axis} (input of shape {x.shape}): there is nothing "
-            "to normalise"
-        )
-    for bad, name in ((np.isnan(x), "NaN"), (np.isposinf(x), "+inf")):
-        if bad.any():
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"softmax got {name} at index {where}; scores must be finite numbers "
-                "(or -inf for a masked position)"
-            )
-    x_max = np.max(x, axis=axis, keepdims=True)
-    if np.isneginf(x_max).any():
-        where = tuple(int(i) for i in np.argwhere(np.isneginf(np.squeeze(x_max, axis)))[0])
-        raise ValueError(
-            f"softmax got a slice along axis={axis} whose entries are all -inf (every "
-            f"position masked) at index {where} of the other axes: there is nothing to "
-            "normalise"
-        )
-    exps = np.exp(x - x_max)  # the largest entry becomes exp(0) = 1, so no overflow
+    x, axis = check_scores(x, axis)
+    exps = np.exp(x - np.max(x, axis=axis, keepdims=True))  # the largest entry: exp(0) = 1
     return exps / np.sum(exps, axis=axis, keepdims=True)
 
 
-def _as_float_array(a, name):
-    """``a`` as a float array of at least float32 precision; TypeError if not numbers.
-
-    Booleans and integers become float64; float16 becomes float32, so that sums over long
-    rows (a softmax's denominator) neither overflow nor lose the small terms.
-    """
-    a = np.asarray(a)
-    if a.dtype.kind not in "biuf":
-        what = type(a.item()).__name__ if a.dtype == object and a.size == 1 else a.dtype
-        raise TypeError(f"{name} must be an array of real numbers, got {what}")
-    if a.dtype.kind != "f":
-        return a.astype(np.float64)
-    if a.dtype.itemsize < 4:
-        return a.astype(np.float32)
-    return a
-
-
-def _check_shapes(queries, keys, values):
-    """Return the three inputs as float arrays after checking their shapes agree."""
-    queries, keys, values = (
-        _as_float_array(a, name)
-        for a, name in ((queries, "queries"), (keys, "keys"), (values, "values"))
-    )
-    for name, a in (("queries", queries), ("keys", keys), ("values", values)):
-        if a.ndim < 2:
-            raise ValueError(
-                f"{name} must have at least 2 dimensions (seq_len, features), got shape {a.shape}"
-            )
-    if queries.shape[-1] != keys.shape[-1]:
-        raise ValueError(
-            f"queries and keys must have the same last dimension d_k: queries has shape "
-            f"{queries.shape} (d_k={queries.shape[-1]}), keys has shape {keys.shape} "
-            f"(d_k={keys.shape[-1]})"
-        )
-    if keys.shape[-2] != values.shape[-2]:
-        raise ValueError(
-            f"keys and values must have the same sequence length seq_k (second-to-last "
-            f"dimension): keys has shape {keys.shape} (seq_k={keys.shape[-2]}), values "
-            f"has shape {values.shape} (seq_k={values.shape[-2]})"
-        )
-    try:
-        np.broadcast_shapes(queries.shape[:-2], keys.shape[:-2], values.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            f"the batch dimensions do not broadcast: queries {queries.shape}, "
-            f"keys {keys.shape}, values {values.shape}"
-        ) from None
-    if queries.shape[-1] == 0:
-        raise ValueError(
-            f"d_k is 0 (queries {queries.shape}, keys {keys.shape}): queries and keys "
-            "need at least one feature to be compared"
-        )
-    if keys.shape[-2] == 0:
-        raise ValueError(
-            f"seq_k is 0 (keys {keys.shape}): there is no key to attend to, so the "
-            "weights cannot sum to 1"
-        )
-    for name, a in (("queries", queries), ("keys", keys), ("values", values)):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{name} has a non-finite entry ({a[where]}) at index {where}")
-    return queries, keys, values
-
-
-def _check_scale(scale, d_k):
-    """The number the scores are multiplied by: ``scale``, or ``1 / sqrt(d_k)`` if None."""
-    if scale is None:
-        return 1.0 / math.sqrt(d_k)
-    if isinstance(scale, bool | np.bool_) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"scale must be a real number, got {type(scale).__name__} {scale!r}")
-    if not math.isfinite(scale):
-        raise ValueError(f"scale must be finite, got {scale}")
-    return float(scale)
-
-
-def _apply_mask(scores, mask):
-    """Set the scores of masked positions to -inf; refuse rows with nothing to attend to."""
-    if mask is None:
-        return scores
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_:
-        raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
-    try:
-        mask = np.broadcast_to(mask, scores.shape)
-    except ValueError:
-        raise ValueError(
-            f"mask of shape {mask.shape} does not broadcast to the scores' shape "
-            f"{scores.shape} (..., seq_q, seq_k)"
-        ) from None
-    empty = ~mask.any(axis=-1)  # (..., seq_q)
-    if empty.any():
-        where = tuple(int(i) for i in np.argwhere(empty)[0])
-        raise ValueError(
-            f"mask leaves query row {where[-1]} (index {where}) with no key to attend to; "
-            "every row needs at least one True"
-        )
-    return np.where(mask, scores, -np.inf)
-
-
 def scaled_dot_product_attention(queries, keys, values, *, mask=None, scale=None):
-    """Scaled dot-product attention: ``softmax(scale * Q Kᵀ) V``.
+    """Compute scaled dot-product attention: ``softmax(scale * Q Kᵀ) V``.
 
     Each query is compared with every key by a dot product; the scores are multiplied by
     ``scale`` (by default ``1 / sqrt(d_k)``, the Transformer's choice), turned into weights
@@ -244,26 +131,20 @@ def scaled_dot_product_attention(queries, keys, values, *, mask=None, scale=None
     >>> output.round(2)
     array([[13.3]])
     """
-    queries, keys, values = _check_shapes(queries, keys, values)
-    scale = _check_scale(scale, queries.shape[-1])
-    with np.errstate(over="ignore", invalid="ignore"):
+    queries, keys, values = check_attention_inputs(queries, keys, values)
+    scale = check_scale(scale, d_k=queries.shape[-1])
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named just below
         scores = scale * (queries @ np.swapaxes(keys, -1, -2))  # (..., seq_q, seq_k)
-    if not np.isfinite(scores).all():
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(scores))[0])
-        raise ValueError(
-            f"the scores overflowed: scale * (query . key) is {scores[where]} at index "
-            f"{where}, beyond the range of {scores.dtype} (largest |entry|: queries "
-            f"{np.abs(queries).max():.3g}, keys {np.abs(keys).max():.3g}); use smaller "
-            "vectors or a smaller scale"
-        )
-    scores = _apply_mask(scores, mask)
-    weights = softmax(scores, axis=-1)  # (..., seq_q, seq_k), normalised over the keys
+    check_scores_finite(scores, queries, keys)
+    if mask is not None:
+        scores = np.where(check_mask(mask, scores.shape), scores, -np.inf)  # masked: -inf
+    weights = softmax(scores, axis=-1)  # (..., seq_q, seq_k), each row sums to 1
     output = weights @ values  # (..., seq_q, d_v)
     return output, weights
 
 
 def dot_product_attention(queries, keys, values, *, mask=None):
-    """Plain (unscaled) dot-product attention: ``softmax(Q Kᵀ) V``.
+    """Compute plain (unscaled) dot-product attention: ``softmax(Q Kᵀ) V``.
 
     The same as :func:`scaled_dot_product_attention` with ``scale=1``. With long vectors
     the raw scores are large, so the softmax is close to one-hot; notebook 03 explains why
@@ -296,7 +177,7 @@ def dot_product_attention(queries, keys, values, *, mask=None):
 
 
 def attention_entropy(weights, axis=-1):
-    """Entropy of each row of attention weights, in nats.
+    """Return the entropy of each row of attention weights, in nats.
 
     0 means the query looks at a single key (one-hot); ``log(seq_k)`` means it spreads its
     attention evenly over all keys. Zero weights (masked keys) contribute nothing.
@@ -329,58 +210,13 @@ def attention_entropy(weights, axis=-1):
     >>> float(attention_entropy(np.full(4, 0.25)).round(4))    # log(4)
     1.3863
     """
-    weights = np.asarray(weights)
-    if weights.dtype.kind not in "biuf":
-        raise TypeError(f"attention weights must be real numbers, got {weights.dtype}")
-    tolerance = {2: 1e-2, 4: 1e-4}.get(weights.dtype.itemsize, 1e-6)  # float16/32/64
-    weights = weights.astype(np.float64)
-    if np.isnan(weights).any():
-        raise ValueError("attention weights contain NaN")
-    if (weights < 0).any():
-        raise ValueError("attention weights must be non-negative")
-    sums = np.sum(weights, axis=axis)
-    off = np.abs(sums - 1.0) > tolerance
-    if np.any(off):
-        where = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
-        raise ValueError(
-            f"attention weights must sum to 1 along axis={axis}: the row at index {where} "
-            f"sums to {np.atleast_1d(sums)[where]:.6g} (normalise with softmax first)"
-        )
+    weights, axis = check_distributions(weights, axis)
     safe = np.where(weights > 0, weights, 1.0)  # log(1) = 0, so zero weights add nothing
     return 0.0 - np.sum(weights * np.log(safe), axis=axis)  # 0.0 - x turns -0.0 into 0.0
 
 
-def softmax_jacobian(probs):
-    """The Jacobian of the softmax at output ``probs``: ``diag(p) - p pᵀ``.
-
-    Entry ``[i, j]`` is how much output ``i`` moves when input score ``j`` moves. When the
-    softmax saturates (one probability near 1) every entry is near 0: the gradient that
-    reaches the scores vanishes.
-
-    Parameters
-    ----------
-    probs : array_like of shape (..., n)
-        Softmax outputs (each row sums to 1).
-
-    Returns
-    -------
-    ndarray of shape (..., n, n)
-
-    Examples
-    --------
-    >>> softmax_jacobian(np.array([0.5, 0.5]))
-    array([[ 0.25, -0.25],
-           [-0.25,  0.25]])
-    >>> float(np.abs(softmax_jacobian(np.array([1.0, 0.0]))).max())    # saturated: no gradient
-    0.0
-    """
-    probs = np.asarray(probs, dtype=np.float64)
-    outer = probs[..., :, None] * probs[..., None, :]  # (..., n, n)
-    return np.eye(probs.shape[-1]) * probs[..., None, :] - outer
-
-
 def causal_mask(seq_len):
-    """A mask that lets each position attend only to itself and earlier positions.
+    """Build a mask that lets each position attend only to itself and earlier positions.
 
     Parameters
     ----------
@@ -392,6 +228,13 @@ def causal_mask(seq_len):
     ndarray of bool, shape (seq_len, seq_len)
         ``True`` on and below the diagonal (may attend), ``False`` above it.
 
+    Raises
+    ------
+    TypeError
+        If ``seq_len`` is not a whole number.
+    ValueError
+        If ``seq_len`` is below 1.
+
     Examples
     --------
     >>> causal_mask(3)
@@ -399,6 +242,5 @@ def causal_mask(seq_len):
            [ True,  True, False],
            [ True,  True,  True]])
     """
-    if int(seq_len) != seq_len or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive whole number, got {seq_len!r}")
-    return np.tril(np.ones((int(seq_len), int(seq_len)), dtype=bool))
+    seq_len = whole_number(seq_len, "seq_len", minimum=1)
+    return np.tril(np.ones((seq_len, seq_len), dtype=bool))  # (seq_len, seq_len)

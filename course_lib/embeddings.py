@@ -1,7 +1,6 @@
 """Word vectors for the course: load a table of embeddings, turn a sentence into vectors.
 
-Two sources, both returned as a gensim ``KeyedVectors`` (``kv["coke"]``, ``kv.similarity``,
-``kv.most_similar``):
+Two sources:
 
 - ``"bundled"`` (default): 21,745 English words x 64 dimensions, shipped inside the package
   (``course_lib/data/bundled_vectors.npz``, about 3 MB). Works offline. Made from the
@@ -10,12 +9,20 @@ Two sources, both returned as a gensim ``KeyedVectors`` (``kv["coke"]``, ``kv.si
 - ``"word2vec_sample"``: the 300-d sample of Google News word2vec (43,981 words) that nltk
   distributes. ``load_embeddings("word2vec_sample", download=True)`` fetches it once. The
   text file is parsed only the first time; then a fast cache (plain numpy arrays plus a word
-  list, never pickle) loads it in a fraction of a second. Finding, downloading and parsing it
-  live in :mod:`course_lib.word2vec_sample`, the cache in :mod:`course_lib.word2vec_cache`.
+  list, never pickle) loads it in a fraction of a second. Finding and unzipping it live in
+  :mod:`course_lib.word2vec_sample`, the download in :mod:`course_lib.word2vec_download`,
+  the parser in :mod:`course_lib.word2vec_text`, the cache in
+  :mod:`course_lib.word2vec_cache`.
 
-In the browser (JupyterLite, ``sys.platform == "emscripten"``) there is no gensim: the
-bundled table comes as a :class:`course_lib.vector_table.VectorTable` with the same interface
-the course uses, and ``"word2vec_sample"`` is not offered.
+Two ways to hold them, both memoised here and read from disk by
+:mod:`course_lib.word_tables`. :func:`load_embeddings` gives gensim's ``KeyedVectors``
+(``kv["coke"]``, ``kv.similarity``, ``kv.most_similar``), the object a student explores.
+:func:`lookup_table` gives a read-only :class:`LookupTable` in numpy alone: what
+:func:`embed_sentence` and the explorers use, so the first picture never waits for gensim.
+
+In the browser (JupyterLite, ``sys.platform == "emscripten"``) there is no gensim:
+:func:`load_embeddings` returns a :class:`course_lib.vector_table.VectorTable` with
+gensim's interface, and ``"word2vec_sample"`` is not offered.
 
 ``embed_sentence`` splits a sentence into words, looks each one up and reports the words it
 had to drop, so a plot never labels a row with a word that has no vector.
@@ -24,45 +31,50 @@ Heavy libraries (gensim, platformdirs) are imported inside the functions that us
 importing this module downloads nothing.
 """
 
-import sys
 import threading
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from course_lib import word2vec_sample as _w2v
 from course_lib.word2vec_cache import cache_dir
 from course_lib.word2vec_sample import DamagedDownloadError, EmbeddingsNotFoundError
+from course_lib.word_tables import (
+    SOURCES,
+    LookupTable,
+    in_browser,
+    make_keyed_vectors,
+    read_source,
+)
 
 __all__ = [
     "EmbeddingsNotFoundError",
     "DamagedDownloadError",
+    "LookupTable",
     "SentenceEmbedding",
     "available_sources",
     "cache_dir",
     "load_embeddings",
+    "lookup_table",
     "tokenize",
     "embed_sentence",
 ]
 
-SOURCES = ("bundled", "word2vec_sample")
-BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "bundled_vectors.npz"
-
-_LOADED = {}  # source -> KeyedVectors, one per process
+_TABLES = {}  # source -> LookupTable (numpy only), one per process
+_LOADED = {}  # source -> KeyedVectors (gensim's), one per process
 _LOCK = threading.RLock()
 
 
-def _in_browser():
-    return sys.platform == "emscripten"
-
-
-# --------------------------------------------------------------------------- loading
+def _check_source(source):
+    if not isinstance(source, str) or source not in SOURCES:
+        raise ValueError(f"Unknown source {source!r}; choose one of {list(SOURCES)}")
 
 
 def available_sources():
-    """Names of the embedding sources that can be loaded now, without a download.
+    """Return the names of the embedding sources that can be loaded now, without a download.
 
     Returns
     -------
@@ -78,16 +90,60 @@ def available_sources():
     'bundled'
     """
     sources = ["bundled"]
-    if not _in_browser() and _w2v.is_available():
+    if not in_browser() and _w2v.is_available():
         sources.append("word2vec_sample")
     return sources
+
+
+def lookup_table(source="bundled"):
+    """Return the words and vectors of ``source`` as a read-only :class:`LookupTable`.
+
+    Memoised per process. Unlike :func:`load_embeddings` it never imports gensim and never
+    downloads: ``"word2vec_sample"`` must be on this machine already.
+
+    Parameters
+    ----------
+    source : {"bundled", "word2vec_sample"}, default "bundled"
+
+    Returns
+    -------
+    LookupTable
+        ``.vectors`` has shape (n_words, d), float32, read-only.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``source``, or a damaged word2vec text file (named, with its line).
+    EmbeddingsNotFoundError
+        ``"word2vec_sample"`` is not on this machine (or this is the browser).
+
+    Examples
+    --------
+    >>> table = lookup_table()
+    >>> table.vectors.shape, "steak" in table
+    ((21745, 64), True)
+    >>> lookup_table("bundled") is table
+    True
+    """
+    _check_source(source)
+    with _LOCK:
+        if source not in _TABLES:
+            words, vectors = read_source(source, download=False)
+            vectors = vectors.view()  # a view: the flag below does not touch the caller's
+            vectors.flags.writeable = False
+            words = tuple(words)
+            index = MappingProxyType({word: i for i, word in enumerate(words)})
+            _TABLES[source] = LookupTable(words, index, vectors)
+        return _TABLES[source]
 
 
 def load_embeddings(source="bundled", *, download=False):
     """Load a table of word vectors as a gensim ``KeyedVectors``.
 
     The result is memoised: a second call with the same ``source`` in the same process
-    returns the same object at once.
+    returns the same object at once. Its vectors are the student's to change
+    (``kv.unit_normalize_all()`` works): they are not shared with :func:`embed_sentence`'s
+    default table.
 
     Parameters
     ----------
@@ -96,11 +152,15 @@ def load_embeddings(source="bundled", *, download=False):
         package, offline. ``"word2vec_sample"``: 300-d Google News word2vec sample
         (43,981 words, case-sensitive), found in nltk's data folders (``NLTK_DATA`` first).
     download : bool, default False
-        Only for ``"word2vec_sample"``: if it is missing (or its zip is damaged), fetch it
-        (a progress line every tenth of the file) into the first writable nltk data folder.
-        Every network operation times out after
-        ``course_lib.word2vec_sample.DOWNLOAD_TIMEOUT_S`` (20 s), so a network that never
-        answers fails within a minute. ``$COURSE_LIB_WORD2VEC_URL`` sets another address.
+        Only for ``"word2vec_sample"``: if it is missing or its zip is damaged, fetch it
+        (49.4 MB) into the first writable nltk data folder, with a progress line every few
+        seconds. A download always ends: it fails if the server is silent for
+        ``DOWNLOAD_TIMEOUT_S`` (20 s), sends its headers too slowly, stays below
+        ``MIN_RATE_BYTES_S`` (30 kB/s) for ``MIN_RATE_WINDOW_S`` (60 s), takes longer than
+        ``DOWNLOAD_DEADLINE_S`` (30 minutes), or sends more than twice the expected file.
+        Each limit is a constant of :mod:`course_lib.word2vec_download` that you may set
+        before loading (the size cap is ``course_lib.word2vec_sample.MAX_ZIP_BYTES``).
+        ``$COURSE_LIB_WORD2VEC_URL`` sets another address.
 
     Returns
     -------
@@ -118,7 +178,7 @@ def load_embeddings(source="bundled", *, download=False):
         or this is the browser (it needs a local or Binder kernel).
     DamagedDownloadError
         A subclass of EmbeddingsNotFoundError: the downloaded zip is damaged; the message
-        gives its path, to delete.
+        names it and says what to do (``download=True`` replaces it).
 
     Notes
     -----
@@ -127,7 +187,8 @@ def load_embeddings(source="bundled", *, download=False):
     ``<name>.words.txt`` and ``<name>.meta.json``. The cache is used only for the text file
     it was made from (same path, size and modification time); a damaged or stale cache is
     rebuilt, never trusted, and only regular files are opened. If no text file is found
-    any more, an intact cache is still used. See :mod:`course_lib.word2vec_cache`.
+    any more, an intact cache is still used. Its vectors are mapped copy-on-write: you may
+    change them in memory, the file stays as it is. See :mod:`course_lib.word2vec_cache`.
 
     Examples
     --------
@@ -140,54 +201,18 @@ def load_embeddings(source="bundled", *, download=False):
     True
     >>> kv = load_embeddings("word2vec_sample", download=True)  # doctest: +SKIP
     """
-    if source not in SOURCES:
-        raise ValueError(f"Unknown source {source!r}; choose one of {list(SOURCES)}")
+    _check_source(source)
+    if not isinstance(download, bool | np.bool_):
+        raise TypeError(f"download must be True or False, got {download!r}")
     with _LOCK:
         if source not in _LOADED:
-            if source == "bundled":
-                _LOADED[source] = _load_bundled()
-            elif _in_browser():
-                raise EmbeddingsNotFoundError(
-                    "word2vec_sample (about 100 MB, parsed with gensim) needs a local or Binder "
-                    "kernel; it cannot load in the browser. Here use the bundled vectors: "
-                    'load_embeddings("bundled").'
-                )
+            table = _TABLES.get(source)
+            if table is not None:  # already read once: copy it rather than read it again
+                words, vectors = list(table.index_to_key), np.array(table.vectors)
             else:
-                _LOADED[source] = _make_keyed_vectors(*_w2v.load(download_if_missing=download))
+                words, vectors = read_source(source, download=bool(download))
+            _LOADED[source] = make_keyed_vectors(words, vectors)
         return _LOADED[source]
-
-
-def _make_keyed_vectors(words, vectors):
-    """A KeyedVectors around an existing (n_words, d) array, without copying it.
-
-    gensim's everywhere, except in the browser (no gensim there): a VectorTable.
-    """
-    if _in_browser():
-        from course_lib.vector_table import VectorTable
-
-        return VectorTable(list(words), vectors)
-    from gensim.models import KeyedVectors
-
-    kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=vectors.dtype)
-    kv.index_to_key = list(words)
-    kv.key_to_index = {word: i for i, word in enumerate(kv.index_to_key)}
-    kv.vectors = vectors  # (n_words, d)
-    kv.norms = None  # computed by gensim on first similarity query
-    return kv
-
-
-def _load_bundled():
-    if not BUNDLED_PATH.is_file():
-        raise EmbeddingsNotFoundError(
-            f"The bundled vectors are missing from the package ({BUNDLED_PATH}); "
-            "reinstall course-lib or run scripts/build_bundled_vectors.py."
-        )
-    with np.load(BUNDLED_PATH, allow_pickle=False) as data:
-        words = data["words"].tolist()  # list of str
-        vectors = data["vectors"].astype(np.float32)  # (n_words, 64), stored as float16
-    if vectors.ndim != 2 or vectors.shape[0] != len(words):
-        raise ValueError(f"Corrupt bundled table: {len(words)} words, vectors {vectors.shape}")
-    return _make_keyed_vectors(words, vectors)
 
 
 # ------------------------------------------------------------------------- sentences
@@ -215,6 +240,7 @@ class SentenceEmbedding:
     tokens: list
 
     def __repr__(self):
+        """Return the words and the vectors' shape (not the numbers)."""
         return (
             f"SentenceEmbedding(words={self.words!r}, vectors=<{self.vectors.shape[0]}x"
             f"{self.vectors.shape[1]}>, missing={self.missing!r})"
@@ -263,7 +289,7 @@ def tokenize(sentence):
 
 
 def _lookup(kv, token):
-    """The vocabulary spelling of ``token``: as typed, then lowercase, then capitalised."""
+    """Return the vocabulary spelling of ``token``: as typed, lowercase, or capitalised."""
     for candidate in (token, token.lower(), token.capitalize()):
         if candidate in kv.key_to_index:
             return candidate
@@ -275,6 +301,22 @@ def _describe(words, limit=20):
     return shown + (f" ... and {len(words) - limit} more" if len(words) > limit else "")
 
 
+def _as_table(embeddings):
+    """Return what ``embeddings`` names or is: anything with ``key_to_index`` and ``vectors``."""
+    if embeddings is None:
+        return lookup_table("bundled")
+    if isinstance(embeddings, str):
+        return lookup_table(embeddings)
+    index = getattr(embeddings, "key_to_index", None)
+    vectors = getattr(embeddings, "vectors", None)
+    if not isinstance(index, Mapping) or getattr(vectors, "ndim", None) != 2:
+        raise TypeError(
+            f"embeddings must be a source name {list(SOURCES)}, a table of word vectors "
+            f"(from load_embeddings or lookup_table) or None, not {type(embeddings).__name__}"
+        )
+    return embeddings
+
+
 def embed_sentence(sentence, embeddings=None):
     """Turn a sentence into one vector per known word, and say which words were dropped.
 
@@ -284,9 +326,10 @@ def embed_sentence(sentence, embeddings=None):
     Parameters
     ----------
     sentence : str
-    embeddings : gensim KeyedVectors or str, optional
-        The vectors to use, or a source name for ``load_embeddings``. Default: the bundled
-        vectors.
+    embeddings : str, KeyedVectors or LookupTable, optional
+        A source name (``"bundled"`` or ``"word2vec_sample"``, looked up with
+        :func:`lookup_table`, without gensim), or a table of word vectors such as
+        :func:`load_embeddings` returns. Default: the bundled vectors.
 
     Returns
     -------
@@ -296,9 +339,11 @@ def embed_sentence(sentence, embeddings=None):
 
     Raises
     ------
+    TypeError
+        ``sentence`` is not a str, or ``embeddings`` is neither a source name nor a table.
     ValueError
         The sentence is empty, only punctuation, or has no word in the vocabulary (the
-        message names the unknown words).
+        message names the unknown words); or an unknown source name.
 
     Examples
     --------
@@ -310,21 +355,20 @@ def embed_sentence(sentence, embeddings=None):
     >>> embed_sentence("steak and zzyzxq").missing
     ['zzyzxq']
     """
-    if embeddings is None or isinstance(embeddings, str):
-        embeddings = load_embeddings(embeddings or "bundled")
     tokens = tokenize(sentence)
+    table = _as_table(embeddings)
     if not tokens:
         what = "empty" if not sentence.strip() else "only punctuation"
         raise ValueError(f"The sentence is {what}: there are no words to embed.")
     words, missing = [], []
     for token in tokens:
-        found = _lookup(embeddings, token)
+        found = _lookup(table, token)
         if found is None:
             missing.append(token)
         else:
             words.append(found)
     if not words:
         raise ValueError(f"None of the words is in the vocabulary: {_describe(missing)}.")
-    index = np.fromiter((embeddings.key_to_index[w] for w in words), dtype=np.intp)
-    vectors = np.asarray(embeddings.vectors[index], dtype=np.float64)  # (n_words, d)
+    index = np.fromiter((table.key_to_index[w] for w in words), dtype=np.intp)
+    vectors = np.asarray(table.vectors[index], dtype=np.float64)  # (n_words, d)
     return SentenceEmbedding(words=words, vectors=vectors, missing=missing, tokens=tokens)

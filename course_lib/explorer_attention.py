@@ -4,12 +4,9 @@ Self-attention over one sentence's word vectors X. The queries and keys are X it
 projected by W_Q and W_K (random, shared, or trained ones you pass in); the scores Q K^T are
 divided by the number on the "scores ÷" slider and each row goes through a softmax. There is
 no maths here beyond that: the weights come from :mod:`course_lib.attention`, the vectors
-from :mod:`course_lib.embeddings`, the checks of each input from
-:mod:`course_lib.explorer_inputs`, the picture from :mod:`course_lib.explorer_view`.
-
-Every change goes through one path: propose the new state from the controls, check it, and
-either commit it (numbers at once, picture redrawn) or, on *any* failure, show a message and
-put the controls back to the last state that worked. The sentence box keeps what was typed.
+from :mod:`course_lib.embeddings`, the checks from :mod:`course_lib.explorer_inputs`, the
+picture from :mod:`course_lib.explorer_view`, the update path from
+:class:`course_lib.explorer_base.Explorer`.
 """
 
 from __future__ import annotations
@@ -19,70 +16,120 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from course_lib import plotting
+from course_lib.attention import attention_entropy, scaled_dot_product_attention
+from course_lib.explorer_base import Checked, Explorer, Number, Whole
 from course_lib.explorer_inputs import (
     PROJECTIONS,
     InputProblem,
-    check_projections,
+    check_attention_arguments,
+    check_choice,
+    check_divisor,
+    check_whole,
     default_query,
     divisor_range,
     embed_text,
+    embedding_tables,
+    find_query,
+    missing_note,
     project,
-    query_index,
 )
-from course_lib.explorer_view import (
-    Explorer,
-    bars_html,
-    figure_png,
-    heatmap_html,
-    shorten,
-    table_html,
-    view_html,
-)
+from course_lib.explorer_png import attention_png
+from course_lib.explorer_view import attention_html
 
-__all__ = ["AttentionExplorer", "attention_explorer", "DEFAULT_SENTENCE"]
+__all__ = ["AttentionExplorer", "attention_explorer", "DEFAULT_SENTENCE", "MAX_WORDS"]
 
 DEFAULT_SENTENCE = "I drink coke, but eat steak"
 MAX_WORDS = 60  # more rows than this make an unreadable heatmap
-_STATE = (
-    "source words missing tokens vectors text projection d_k divisor query_index colour_scale "
-    "weights entropy colour_limits"
-).split()
+COLOUR_SCALES = ("fixed", "stretch")
 
 
 class AttentionExplorer(Explorer):
     """Self-attention of a sentence, with the divisor, query word and projection as controls.
 
-    Build it with :func:`attention_explorer`.
+    Type a sentence (press Enter), drag the number the scores are divided by (the picture
+    follows while you drag), choose what the queries and keys are, pick the query word whose
+    row is drawn as bars. The heatmap's colours mean the same weight at every divisor (0 to 1)
+    unless you stretch them; the table gives each word's weight on itself and the word it
+    looks at most besides itself. Every state attribute can be read and set; setting one
+    redraws and moves its control (``explorer.divisor = 32``).
+
+    Parameters
+    ----------
+    sentence : str, default "I drink coke, but eat steak"
+        A sentence without a known word is shown as a message, not refused.
+    embeddings : None, str or table of word vectors, default None
+        None or a source name for :func:`course_lib.embeddings.lookup_table` (None means
+        "bundled"); or your own gensim KeyedVectors (then there is no source choice).
+    projections : (w_q, w_k), optional
+        Two arrays of shape (d, d_k), e.g. the trained ones of notebook 04; they add the
+        "trained" choice of ``projection``.
+    divisor : float, optional
+        The first divisor; default sqrt(d_k).
+    query : str or int, optional
+        The first query word (or its index); default: the word that puts the largest weight
+        on another word ("drink" in the default sentence).
+    max_words : int, default 60
+        Longer sentences are refused with a message.
 
     Attributes
     ----------
-    controls : dict of ipywidgets
-        ``"sentence"`` (Text, on Enter), ``"query"`` (Dropdown: the row drawn as bars),
-        ``"divisor"`` (FloatLogSlider "scores ÷"), ``"divisor_one"`` and ``"divisor_sqrt_dk"``
-        (Buttons), ``"colour_scale"`` (ToggleButtons "fixed"/"stretch"), ``"projection"``
-        (Dropdown "none"/"random"/"shared"/"trained"), ``"source"`` (Dropdown, when more than
-        one embedding source is available).
-    words, missing : list of str
-        The words shown, and the sentence's words not in the vocabulary.
-    weights : ndarray of shape (len(words), len(words))
-        Row i is where word i looks (rows sum to 1).
-    entropy : ndarray of shape (len(words),)
-        Each row's entropy in nats.
+    sentence : str
+        The sentence shown (the last one that worked; the box keeps what was typed).
     divisor : float
-        The number the scores are divided by.
+        The number the scores are divided by (> 0).
+    query : str
+        The query word, whose row is drawn as bars; set a word of the sentence or an index.
     query_index : int
-        The highlighted row (drawn as bars).
-    projection : str
-        What the queries and keys are (see ``controls["projection"]``).
+        Its place in ``words`` (settable too; tells repeated words apart).
+    colour_scale : {"fixed", "stretch"}
+    projection : {"none", "random", "shared", "trained"}
+        What the queries and keys are ("trained" only when projections were given).
+    source : str or None
+        The embedding source (None for your own table of vectors).
+    words, missing : list of str
+        Read-only: the words shown, and the sentence's words not in the vocabulary.
+    weights : ndarray of shape (len(words), len(words))
+        Read-only: row i is where word i looks (rows sum to 1).
+    entropy : ndarray of shape (len(words),)
+        Read-only: each row's entropy in nats.
     d_k : int
-        Size of the queries and keys.
+        Read-only: size of the queries and keys.
     colour_limits : (float, float)
-        (0.0, 1.0) when the colour scale is fixed, else (0.0, largest weight).
+        Read-only: (0.0, 1.0) when the colour scale is fixed, else (0.0, largest weight).
     status : str
-        The message now shown ("" when all is well).
+        Read-only: the message now shown ("" when all is well).
+    controls : dict of ipywidgets
+        ``"sentence"`` (Text, on Enter), ``"query"`` (Dropdown), ``"divisor"``
+        (FloatLogSlider "scores ÷"), ``"divisor_one"`` and ``"divisor_sqrt_dk"`` (Buttons),
+        ``"colour_scale"`` (ToggleButtons), ``"projection"`` (Dropdown), ``"source"``
+        (Dropdown, when more than one embedding source is available).
+
+    Raises
+    ------
+    TypeError
+        For a ``sentence`` that is not a str, or ``embeddings``, ``divisor``, ``query`` or
+        ``max_words`` of the wrong kind.
+    ValueError
+        For a non-positive or NaN ``divisor``, malformed ``projections``, ``max_words`` below
+        1, an unknown source, or a ``query`` that is not a word of the sentence.
     """
+
+    sentence = traitlets.Unicode("").tag(state=True)
+    source = Checked(None).tag(state=True)  # None: your own table of vectors
+    projection = traitlets.Unicode("none").tag(state=True)
+    divisor = Number(8.0).tag(state=True)
+    query_index = Whole(0).tag(state=True)
+    colour_scale = traitlets.Unicode("fixed").tag(state=True)
+
+    words = traitlets.List(read_only=True).tag(result=True)
+    missing = traitlets.List(read_only=True).tag(result=True)
+    weights = traitlets.Any(np.zeros((0, 0)), read_only=True).tag(result=True)
+    entropy = traitlets.Any(np.zeros(0), read_only=True).tag(result=True)
+    d_k = traitlets.Int(0, read_only=True).tag(result=True)
+    colour_limits = traitlets.Tuple((0.0, 1.0), read_only=True).tag(result=True)
 
     def __init__(
         self,
@@ -96,65 +143,65 @@ class AttentionExplorer(Explorer):
     ):
         from course_lib import embeddings as emb
 
-        super().__init__()
-        self._setup_view("course-attention-explorer")
-        self._emb = emb
-        self.max_words = max_words
-        self._trained = check_projections(projections)
-        if divisor is not None and not (math.isfinite(divisor) and divisor > 0):
-            raise ValueError(f"divisor must be a positive number, got {divisor!r}")
-        if embeddings is None or isinstance(embeddings, str):
-            source = embeddings or "bundled"
-            self._kvs = {source: emb.load_embeddings(source)}
-            sources = list(emb.available_sources())
-            if source not in sources:  # loaded above, so it works here
-                sources.insert(0, source)
-        else:  # the caller's own KeyedVectors: no source choice
-            source, self._kvs, sources = None, {None: embeddings}, []
-        self._busy = False
-        self._build_controls(sources, source)
+        self._trained, divisor, self.max_words = check_attention_arguments(
+            sentence, embeddings, projections, divisor, query, max_words
+        )
+        source, self._tables, self._sources = embedding_tables(embeddings)
+        self._emb, self._embedded = emb, None
+        super().__init__("course-attention-explorer")
+        self._build_controls(self._sources)
+        d = int(self._tables[source].vector_size)
+        self.set_trait("d_k", d)
+        self.start(sentence=sentence, source=source, divisor=divisor or math.sqrt(d), query_index=0)
+        if query is not None:
+            try:
+                self.query = query
+            except ValueError:
+                self._close_all()
+                raise
 
-        d = int(self._kvs[source].vector_size)
-        self._state = {
-            "source": source,
-            "words": [],
-            "missing": [],
-            "tokens": [],
-            "vectors": np.zeros((0, d)),
-            "text": "",
-            "projection": "none",
-            "d_k": d,
-            "divisor": float(divisor) if divisor is not None else math.sqrt(d),
-            "query_index": 0,
-            "colour_scale": "fixed",
-            "weights": np.zeros((0, 0)),
-            "entropy": np.zeros(0),
-            "colour_limits": (0.0, 1.0),
-        }
-        self._publish(self._state)
-        self._busy = True
-        self.controls["sentence"].value = sentence or ""
-        self._busy = False
-        try:
-            new = self._propose(text=sentence)
-        except InputProblem as err:
-            self._fail(str(err))
-            return
-        if query is not None:  # a wrong word here is the caller's error: a ValueError
-            new["query_index"] = query_index(query, new["words"])
-        self._commit(new)
+    # -- checks, one per state value (traitlets validators) ---------------------------------------
 
-    # -- controls ------------------------------------------------------------------------------
+    @traitlets.validate("divisor")
+    def _check_divisor(self, proposal):
+        return check_divisor(proposal["value"])
 
-    def _build_controls(self, sources, source):
+    @traitlets.validate("query_index")
+    def _check_query_index(self, proposal):
+        last = len(self.words) - 1 if self.words and not self._quiet else None  # quiet: computing
+        return check_whole(proposal["value"], "query_index", 0, last)
+
+    @traitlets.validate("colour_scale")
+    def _check_colour_scale(self, proposal):
+        return check_choice(proposal["value"], COLOUR_SCALES, "colour_scale")
+
+    @traitlets.validate("projection")
+    def _check_projection(self, proposal):
+        choices = list(PROJECTIONS) if self._trained is not None else list(PROJECTIONS)[:-1]
+        return check_choice(proposal["value"], choices, "projection")
+
+    @traitlets.validate("source")
+    def _check_source(self, proposal):
+        if proposal["value"] not in self._sources:
+            raise InputProblem(f"source must be one of {self._sources}, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @property
+    def query(self):
+        """The query word (None when there are no words); set a word or an index."""
+        return self.words[self.query_index] if self.words else None
+
+    @query.setter
+    def query(self, value):
+        self.query_index = find_query(value, self.words)
+
+    # -- controls ---------------------------------------------------------------------------------
+
+    def _build_controls(self, sources):
         wide = {"description_width": "initial"}
         options = [(label, key) for key, label in PROJECTIONS.items()]
-        if self._trained is None:
-            options = options[:-1]
-        low, high = divisor_range(64)
-        self.controls = {
+        c = self.controls = {
             "sentence": widgets.Text(
-                value="",
                 description="Sentence:",
                 placeholder="type a sentence, then press Enter",
                 continuous_update=False,
@@ -165,240 +212,160 @@ class AttentionExplorer(Explorer):
             "divisor": widgets.FloatLogSlider(
                 value=8.0,
                 base=2,
-                min=low,
-                max=high,
+                min=-2.0,
+                max=6.0,
                 step=0.02,
                 description="scores ÷",
                 readout_format=".2f",
                 continuous_update=True,
-                layout=widgets.Layout(width="min(100%, 30em)"),
+                # 16 to 30em: on one row with its two buttons, also at 150% zoom
+                layout=widgets.Layout(flex="1 1 16em", max_width="30em"),
                 style=wide,
             ),
             "divisor_one": widgets.Button(
                 description="÷ 1", tooltip="the plain dot product", layout={"width": "auto"}
             ),
             "divisor_sqrt_dk": widgets.Button(
-                description="÷ √d_k",
-                tooltip="the Transformer's choice",
-                layout={"width": "auto"},
+                description="÷ √d_k", tooltip="the Transformer's choice", layout={"width": "auto"}
             ),
             "colour_scale": widgets.ToggleButtons(
                 options=[("colours fixed 0–1", "fixed"), ("stretch 0–max", "stretch")],
-                value="fixed",
                 description="colours:",
                 style=wide,
             ),
             "projection": widgets.Dropdown(
-                options=options, value="none", description="queries, keys:", style=wide
+                options=options if self._trained is not None else options[:-1],
+                description="queries, keys:",
+                style=wide,
             ),
         }
         if len(sources) > 1:
-            self.controls["source"] = widgets.Dropdown(
-                options=sources, value=source, description="vectors:", style=wide
-            )
+            c["source"] = widgets.Dropdown(options=sources, description="vectors:", style=wide)
+            self.link("source", c["source"])
+        self.link("sentence", c["sentence"], keep_typed=True)
+        self.link("query_index", c["query"], to_control=lambda i: i if self.words else None)
+        for name in ("divisor", "colour_scale", "projection"):
+            self.link(name, c[name])
+        c["divisor_one"].on_click(lambda _: self.propose("divisor", 1.0))
+        c["divisor_sqrt_dk"].on_click(lambda _: self.propose("divisor", math.sqrt(self.d_k)))
         self._note = widgets.HTML()
         self._words_line = widgets.HTML().add_class("course-explorer-words")
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
-        c = self.controls
-        first = [c["sentence"], *([c["source"]] if "source" in c else [])]
+        # The divisor's row sits right above the picture, so that both fit one screen at 150%
+        # zoom: dragging it changes a picture in view.
         self.children = [
-            widgets.HBox(first, layout=wrap),
-            widgets.HBox([c["divisor"], c["divisor_one"], c["divisor_sqrt_dk"]], layout=wrap),
-            self._note,
+            widgets.HBox([c["sentence"], *([c["source"]] if "source" in c else [])], layout=wrap),
             widgets.HBox([c["query"], c["projection"], c["colour_scale"]], layout=wrap),
-            self._status,
+            self._note,
             self._words_line,
+            widgets.HBox([c["divisor"], c["divisor_one"], c["divisor_sqrt_dk"]], layout=wrap),
+            self._status,
             self._style,
             self._view,
         ]
-        c["sentence"].observe(lambda ch: self._on("text", ch["new"]), names="value")
-        c["query"].observe(lambda ch: self._on("query_index", ch["new"]), names="value")
-        c["divisor"].observe(lambda ch: self._on("divisor", ch["new"]), names="value")
-        c["colour_scale"].observe(lambda ch: self._on("colour_scale", ch["new"]), names="value")
-        c["projection"].observe(lambda ch: self._on("projection", ch["new"]), names="value")
-        if "source" in c:
-            c["source"].observe(lambda ch: self._on("source", ch["new"]), names="value")
-        c["divisor_one"].on_click(lambda _: self._on("divisor", 1.0))
-        c["divisor_sqrt_dk"].on_click(lambda _: self._on("divisor", math.sqrt(self.d_k)))
 
-    def _sync_controls(self):
-        """Put every control (except the sentence box) on the committed state."""
-        c, state = self.controls, self._state
-        self._busy = True
-        try:
-            labels = self._query_options()
-            if list(c["query"].options) != labels:
-                c["query"].options = labels
-            c["query"].value = state["query_index"] if state["words"] else None
-            low, high = divisor_range(state["d_k"])
-            if c["divisor"].max != high:
-                c["divisor"].max = high
-            c["divisor"].min = low
-            c["divisor"].value = state["divisor"]
-            c["colour_scale"].value = state["colour_scale"]
-            c["projection"].value = state["projection"]
-            if "source" in c:
-                c["source"].value = state["source"]
-        finally:
-            self._busy = False
-        root = math.sqrt(state["d_k"])
+    def _refresh(self):
+        c, words = self.controls, self.words
+        labels = [
+            (f"{w} (word {i + 1})" if words.count(w) > 1 else w, i) for i, w in enumerate(words)
+        ]
+        if list(c["query"].options) != labels:
+            c["query"].options = labels
+        low, high = divisor_range(self.d_k, self.divisor)
+        if (c["divisor"].min, c["divisor"].max) != (low, high):
+            c["divisor"].max, c["divisor"].min = high, low
+        root = math.sqrt(self.d_k)
         c["divisor_sqrt_dk"].description = f"÷ √d_k = {root:.2f}"
         self._note.value = (
             '<div style="font-size: var(--jp-content-font-size1, 14px); line-height: 1.4;">'
             "The scores are <b>divided</b> by the slider's number: 1 = the plain dot product; "
-            f"√d_k = {root:.2f} (d_k = {state['d_k']}) is the Transformer's choice. Larger "
+            f"√d_k = {root:.2f} (d_k = {self.d_k}) is the Transformer's choice. Larger "
             "divisors flatten the rows, smaller ones sharpen them.</div>"
         )
+        self._words_line.value = f"<b>words:</b> {' · '.join(html.escape(w) for w in words)}"
 
-    def _query_options(self):
-        words = self._state["words"]
-        return [
-            (f"{word} (word {i + 1})" if words.count(word) > 1 else word, i)
-            for i, word in enumerate(words)
-        ]
+    # -- the state, computed ----------------------------------------------------------------------
 
-    # -- one path for every change --------------------------------------------------------------
+    def _embed(self):
+        """Return (found, vectors) of the sentence, cached for the last sentence and source."""
+        key = (self.source, self.sentence)
+        if self._embedded is None or self._embedded[0] != key:
+            if self.source not in self._tables:
+                self._tables[self.source] = self._emb.lookup_table(self.source)
+            self._embedded = (
+                key,
+                embed_text(self.sentence, self._tables[self.source], self.max_words),
+            )
+        return self._embedded[1]
 
-    def _on(self, what, value):
-        if self._busy:
-            return
-        try:
-            if what == "source":
-                new = self._propose(source=value)
-            else:
-                new = self._propose(**{what: value})
-        except InputProblem as err:
-            self._fail(str(err))
-        except Exception as err:  # noqa: BLE001 - any failure: message, last good state
-            self._fail(f"Could not update the view ({type(err).__name__}: {shorten(err, 200)}).")
-        else:
-            self._commit(new)
-
-    def _kv(self, source):
-        if source not in self._kvs:
-            self._kvs[source] = self._emb.load_embeddings(source)
-        return self._kvs[source]
-
-    def _propose(self, *, source=None, text=None, **changes):
-        """The state the controls ask for; raises on anything that cannot be shown."""
-        from course_lib.attention import attention_entropy, scaled_dot_product_attention
-
-        new = dict(self._state)
-        new.update(changes)
-        old_d_k = new["d_k"]
-        if source is not None:
-            new["source"] = source
-            text = self._state["text"] if self._state["words"] else self.controls["sentence"].value
-        kv = self._kv(new["source"])
-        if text is not None:
-            found, vectors = embed_text(text, kv, self.max_words)
-            new.update(words=list(found.words), missing=list(found.missing), vectors=vectors)
-            new.update(tokens=list(found.tokens), text=text)
-        if not new["words"]:
-            return new
-        queries, keys = project(new["projection"], new["vectors"], self._trained)  # (n, d_k) each
-        new["d_k"] = int(queries.shape[1])
-        if new["d_k"] != old_d_k:  # a new size: start from the Transformer's choice
-            new["divisor"] = math.sqrt(new["d_k"])
-        divisor = new["divisor"]
-        if divisor is None or not (math.isfinite(divisor) and divisor > 0):
-            raise InputProblem(f"The divisor must be a positive number, not {shorten(divisor)}.")
-        new["divisor"] = float(divisor)
+    def _compute(self):
+        found, vectors = self._embed()  # (n, d)
+        words = list(found.words)
+        queries, keys = project(self.projection, vectors, self._trained)  # (n, d_k) each
+        d_k = int(queries.shape[1])
+        if d_k != self.d_k:  # a new size: start from the Transformer's choice
+            self.divisor = math.sqrt(d_k)
         _, weights = scaled_dot_product_attention(
-            queries, keys, new["vectors"], scale=1.0 / new["divisor"]
+            queries, keys, vectors, scale=1.0 / self.divisor
         )  # (n, n)
-        new["weights"], new["entropy"] = weights, attention_entropy(weights)
-        new["colour_limits"] = plotting.colour_limits(weights, new["colour_scale"])
-        words, old_words = new["words"], self._state["words"]
-        if text is not None:  # new words: keep the query word if it is still there
-            old = old_words[self._state["query_index"]] if old_words else None
-            new["query_index"] = words.index(old) if old in words else default_query(words, weights)
-        new["query_index"] = query_index(new["query_index"], words)
-        return new
+        if words != self.words:  # new words: keep the query word if it is still there
+            old = self.query
+            self.query_index = words.index(old) if old in words else default_query(words, weights)
+        elif self.query_index >= len(words):
+            raise InputProblem(f"Choose a query word from the list, not {self.query_index}.")
+        return {
+            "words": words,
+            "missing": list(found.missing),
+            "weights": weights,
+            "entropy": attention_entropy(weights),
+            "d_k": d_k,
+            "colour_limits": plotting.colour_limits(weights, self.colour_scale),
+            "status": missing_note(found.missing),
+        }
 
-    def _publish(self, state):
-        for name in _STATE:
-            setattr(self, name, state[name])
+    # -- the picture ------------------------------------------------------------------------------
 
-    def _commit(self, new):
-        self._state = new
-        self._publish(new)
-        self._sync_controls()
-        if new["missing"]:
-            listed = ", ".join(repr(shorten(w)) for w in new["missing"][:10])
-            more = f" and {len(new['missing']) - 10} more" if len(new["missing"]) > 10 else ""
-            self._set_status(f"Not in the vocabulary, so not shown: {listed}{more}.")
-        else:
-            self._set_status("")
-        words = " · ".join(html.escape(w) for w in self.words)
-        self._words_line.value = f"<b>words:</b> {words}"
-        self._request_draw()
-
-    def _fail(self, message):
-        self._sync_controls()
-        if self._state["words"]:
-            message += " The view shows the last setting that worked."
-        self._set_status(message)
-
-    # -- the picture ----------------------------------------------------------------------------
-
-    def _title(self):
-        return f"scores ÷ {self.divisor:.2f}, {PROJECTIONS[self.projection]}"
+    def _picture(self):
+        label = plotting.colour_bar_label(self.colour_scale, self.colour_limits)
+        title = f"scores ÷ {self.divisor:.2f}, {PROJECTIONS[self.projection]}"
+        return dict(query_index=self.query_index, title=title, limits=self.colour_limits,
+                    colour_label=label)  # fmt: skip
 
     def _view_html(self):
+        return attention_html(self.weights, self.words, **self._picture()) if self.words else ""
+
+    def _summary_text(self):
         if not self.words:
             return ""
-        n, q, words = len(self.words), self.query_index, self.words
-        label = plotting.colour_bar_label(self.colour_scale, self.colour_limits)
-        heat = heatmap_html(
-            self.weights,
-            words,
-            words,
-            limits=self.colour_limits,
-            colour_label=label,
-            title=self._title(),
-            highlight_row=q,
+        row = self.weights[self.query_index]
+        top = int(np.argmax(row))
+        itself = " (itself)" if top == self.query_index else ""
+        return (
+            f"scores ÷ {self.divisor:.2f}: {self.query} looks most at "
+            f"{self.words[top]}{itself}, {row[top]:.2f}"
         )
-        bars = bars_html(self.weights[q], words, title=f"where {words[q]!r} looks")
-        rows = []
-        for i, word in enumerate(words):
-            others = np.where(np.arange(n) == i, -1.0, self.weights[i])  # itself left out
-            j = int(np.argmax(others))
-            rows.append(
-                [word, f"{self.entropy[i]:.2f}", f"{self.weights[i, i]:.2f}"]
-                + ([words[j], f"{self.weights[i, j]:.2f}"] if n > 1 else ["–", "–"])
-            )
-        header = ["query", "entropy", "on itself", "looks most at (besides itself)", "weight"]
-        note = f"Entropy in nats: 0 = all weight on one word, ln {n} = {math.log(n):.2f} = even."
-        return view_html([heat, bars], table_html(header, rows, highlight=q, note=note))
+
+    def _alt_text(self):
+        scale = "fixed 0 to 1" if self.colour_scale == "fixed" else "stretched 0 to the largest"
+        return (
+            f"Attention weights of the {len(self.words)} words of {self.sentence!r}, scores "
+            f"divided by {self.divisor:.2f}, queries and keys {PROJECTIONS[self.projection]}: "
+            f"a heatmap (rows = query word, columns = attended-to word, colours {scale}) "
+            f"and bars of where {self.query!r} looks. {self._summary_text()}."
+        )
+
+    def _numbers(self):
+        from course_lib.figures import numbers_table
+
+        caption = f"Attention weights, scores ÷ {self.divisor:.2f} (rows: query word)"
+        return numbers_table(caption, self.words, self.words, self.weights, corner="query")
 
     def _png_key(self):
         return (tuple(self.words), self.divisor, self.query_index, self.projection,
                 self.colour_scale, self.source)  # fmt: skip
 
     def _png_figure(self):
-        from course_lib.plotting import plot_attention, plot_attention_row
-
-        n = len(self.words)
-        if not n:
-            return b""
-        side = min(max(3.6, 0.45 * n + 1.8), 12.0)
-
-        def draw(fig):
-            heat_ax, bar_ax = fig.subplots(1, 2, width_ratios=[1.25, 1])
-            plot_attention(
-                self.weights,
-                self.words,
-                ax=heat_ax,
-                vmin=self.colour_limits[0],
-                vmax=self.colour_limits[1],
-                cbar_label=plotting.colour_bar_label(self.colour_scale, self.colour_limits),
-                title=self._title(),
-            )
-            q = self.query_index
-            plot_attention_row(self.weights[q], self.words, query_word=self.words[q], ax=bar_ax)
-
-        return figure_png(draw, (2.1 * side + 1.5, side))
+        return attention_png(self.weights, self.words, **self._picture()) if self.words else b""
 
     def _plain_text(self):
         return (
@@ -416,59 +383,21 @@ def attention_explorer(
     query=None,
     max_words=MAX_WORDS,
 ):
-    """An interactive view of self-attention over one sentence.
+    """Build an interactive view of self-attention over one sentence.
 
-    Type a sentence (press Enter), drag the number the scores are divided by (the picture
-    follows while you drag), choose what the queries and keys are, pick the query word whose
-    row is drawn as bars. The heatmap's colours mean the same weight at every divisor (0 to 1)
-    unless you stretch them; the table gives each word's weight on itself and the word it
-    looks at most besides itself.
-
-    Parameters
-    ----------
-    sentence : str, default "I drink coke, but eat steak"
-    embeddings : None, str or gensim KeyedVectors, default None
-        None or a source name for :func:`course_lib.embeddings.load_embeddings` (None means
-        "bundled"); or your own KeyedVectors (then there is no source choice).
-    projections : (w_q, w_k), optional
-        Two arrays of shape (d, d_k), e.g. the trained ones of notebook 04; they add the
-        "trained" choice to ``controls["projection"]``.
-    divisor : float, optional
-        The first divisor; default sqrt(d_k).
-    query : str or int, optional
-        The first query word (or its index); default: the word that puts the largest weight
-        on another word ("drink" in the default sentence).
-    max_words : int, default 60
-        Longer sentences are refused with a message.
-
-    Returns
-    -------
-    AttentionExplorer
-        An ``ipywidgets.VBox``; display it (last line of a cell).
-
-    Raises
-    ------
-    ValueError
-        For a non-positive or NaN ``divisor``, malformed ``projections``, or a ``query`` that
-        is not a word of the sentence.
+    The arguments, attributes and errors are those of :class:`AttentionExplorer`.
 
     Examples
     --------
     >>> explorer = attention_explorer()
-    >>> explorer.words[explorer.query_index], round(explorer.divisor, 2)
+    >>> explorer.query, round(explorer.divisor, 2)
     ('drink', 8.0)
-    >>> explorer.controls["divisor"].value = 1.0     # the plain dot product
-    >>> explorer.colour_limits
-    (0.0, 1.0)
+    >>> explorer.divisor = 1.0     # the plain dot product; the slider follows
+    >>> explorer.controls["divisor"].value
+    1.0
     >>> explorer.controls["sentence"].value = "?!"
     >>> explorer.status.startswith("No words found")
     True
     """
-    return AttentionExplorer(
-        sentence,
-        embeddings=embeddings,
-        projections=projections,
-        divisor=divisor,
-        query=query,
-        max_words=max_words,
-    )
+    options = dict(embeddings=embeddings, projections=projections, divisor=divisor)
+    return AttentionExplorer(sentence, query=query, max_words=max_words, **options)

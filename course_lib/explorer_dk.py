@@ -7,6 +7,10 @@ before and after, the entropy of the rows and the size of the gradient that reac
 scores. The "keys = queries" box shows the case scaling does not fix: with K = Q each
 query's score with itself is its squared length, about d_k, so after dividing by sqrt(d_k)
 it still grows like sqrt(d_k) and the rows turn one-hot on the diagonal.
+
+The weights come from :func:`course_lib.attention.scaled_dot_product_attention`. The size of
+the gradient is *measured*, by differentiating the loss numerically (the complex step), not
+computed from a formula: the formula is what notebooks 03 and 04 ask the student to derive.
 """
 
 from __future__ import annotations
@@ -14,47 +18,36 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
-import numpy as np
+import traitlets
 
 from course_lib import plotting
-from course_lib.explorer_view import Explorer, figure_png, heatmap_html, table_html, view_html
+from course_lib.dk_experiment import DIVIDE_BY, divisor, draw, measure
+from course_lib.explorer_base import Explorer, Flag, Whole
+from course_lib.explorer_inputs import InputProblem, check_choice, check_whole
+from course_lib.explorer_png import figure_png
+from course_lib.explorer_view import (
+    STYLE,
+    heatmap_html,
+    narrow_style,
+    table_html,
+    view_html,
+)
 
 __all__ = ["DkExplorer", "dk_explorer", "D_K_CHOICES", "DIVIDE_BY"]
 
 D_K_CHOICES = tuple(2**i for i in range(11))  # 1, 2, 4, ..., 1024
-DIVIDE_BY = ("1", "sqrt(d_k)", "d_k")
-D_V = 8  # size of the random values in the gradient measurement
 _DIVIDE_LABELS = {"1": "÷ 1", "sqrt(d_k)": "÷ √d_k", "d_k": "÷ d_k"}
-
-
-def _divisor(divide_by, d_k):
-    return {"1": 1.0, "sqrt(d_k)": math.sqrt(d_k), "d_k": float(d_k)}[divide_by]
-
-
-def score_gradient(weights, values, upstream):
-    """dL/dscores for L = sum(upstream * (weights @ values)), through the softmax.
-
-    Parameters
-    ----------
-    weights : ndarray of shape (..., seq_q, seq_k)
-        softmax of the scores (the scores already divided by the divisor).
-    values : ndarray of shape (..., seq_k, d_v)
-    upstream : ndarray of shape (..., seq_q, d_v)
-        dL/doutput.
-
-    Returns
-    -------
-    ndarray of shape (..., seq_q, seq_k)
-    """
-    grad_weights = upstream @ np.swapaxes(values, -1, -2)  # (..., seq_q, seq_k)
-    inner = (weights * grad_weights).sum(axis=-1, keepdims=True)  # (..., seq_q, 1)
-    return weights * (grad_weights - inner)
+_CELL = (2.7, 1.8)  # em: a heatmap cell with its number, small enough for two side by side
+_NARROW_CELL = 1.2  # em: a cell without its number, when the page is narrow (150% zoom)
+_AXES = ("query", "key")  # rows and columns: random vectors, not words
+_LABELS_EM = 3.8  # em: a heatmap's axis label and row labels ("q10")
 
 
 class DkExplorer(Explorer):
     """Random queries and keys: the divisor's effect on the weights and on the gradient.
 
-    Build it with :func:`dk_explorer`.
+    Build it with :func:`dk_explorer`. Every state attribute can be read and set; setting
+    one redraws (``explorer.d_k = 256``) and moves its control.
 
     Each setting draws ``samples`` independent examples of ``seq_len`` queries, keys and
     values of size d_k (standard normal, from ``np.random.default_rng(seed)``; with
@@ -63,68 +56,85 @@ class DkExplorer(Explorer):
 
     Attributes
     ----------
-    controls : dict of ipywidgets
-        ``"d_k"`` (SelectionSlider over 1, 2, 4, ..., 1024), ``"divide_by"``
-        (ToggleButtons "1", "sqrt(d_k)", "d_k"), ``"same_qk"`` (Checkbox: keys = queries),
-        ``"resample"`` (Button: new random vectors).
     d_k : int
-    divide_by : str
-        "1", "sqrt(d_k)" or "d_k".
-    divisor : float
-        The number the scores are divided by.
+        One of 1, 2, 4, ..., 1024.
+    divide_by : {"1", "sqrt(d_k)", "d_k"}
     same_qk : bool
+        Keys = queries.
+    seed : int
+        Seed of the random vectors (>= 0); "new random vectors" adds 1.
+    divisor : float
+        Read-only: the number the scores are divided by.
     weights : ndarray of shape (seq_len, seq_len)
-        The weights of the first example with the chosen divisor (the right heatmap);
-        ``weights_unscaled`` is the same example divided by 1 (the left heatmap).
+        Read-only: the weights of the first example with the chosen divisor (the right
+        heatmap); ``weights_unscaled`` is the same example divided by 1 (the left heatmap).
     entropy : float
-        Mean entropy of the rows over all examples, in nats (ln seq_len = uniform).
+        Read-only: mean entropy of the rows over all examples, in nats (ln seq_len = uniform).
     grad_norm : float
-        The size of the gradient that reaches the scores. Each example gets a loss through
-        the attention output, L = sum(G * (A V)), with a fixed random upstream gradient G
-        (standard normal, seeded) and random values V of size ``D_V`` = 8 (the same at every
-        d_k, so only the softmax changes); grad_norm is the median, over every
+        Read-only: the size of the gradient that reaches the scores. Each example gets a loss
+        through the attention output, L = sum(G * (A V)), with a fixed random upstream
+        gradient G (standard normal, seeded) and random values V of size ``D_V`` = 8 (the
+        same at every d_k, so only the softmax changes); grad_norm is the median, over every
         row of every example, of the Euclidean norm of dL/dS for that row, where S = the
-        scores after division (the softmax's input). A saturated (one-hot) row passes almost
-        nothing back, whatever G is: that is the vanishing gradient of unscaled scores.
+        scores after division (the softmax's input), measured numerically. A saturated
+        (one-hot) row passes almost nothing back, whatever G is: that is the vanishing
+        gradient of unscaled scores.
     table : dict
-        For each of "1", "sqrt(d_k)", "d_k": (score std, entropy, mean largest weight,
-        grad_norm) at the current d_k and same_qk, so the three can be compared.
+        Read-only: for each of "1", "sqrt(d_k)", "d_k": (score std, entropy, mean largest
+        weight, grad_norm) at the current d_k and same_qk, so the three can be compared.
     colour_limits : (0.0, 1.0)
         Both heatmaps always use the fixed colour scale.
     status : str
+    controls : dict of ipywidgets
+        ``"d_k"`` (SelectionSlider), ``"divide_by"`` (ToggleButtons), ``"same_qk"``
+        (Checkbox), ``"resample"`` (Button: new random vectors).
     """
 
     colour_limits = (0.0, 1.0)
 
-    def __init__(self, d_k=64, *, seq_len=10, seed=0, samples=None):
-        super().__init__()
-        if d_k not in D_K_CHOICES:
-            raise ValueError(f"d_k must be one of {D_K_CHOICES}, got {d_k!r}")
-        if not (isinstance(seq_len, (int, np.integer)) and 2 <= seq_len <= 64):
-            raise ValueError(f"seq_len must be an integer from 2 to 64, got {seq_len!r}")
-        self._setup_view("course-dk-explorer")
-        self.seq_len, self.seed = int(seq_len), int(seed)
-        self.samples = samples or max(8, math.ceil(4096 / self.seq_len**2))
+    d_k = Whole(64).tag(state=True)
+    divide_by = traitlets.Unicode("sqrt(d_k)").tag(state=True)
+    same_qk = Flag(False).tag(state=True)
+    seed = Whole(0).tag(state=True)
+
+    divisor = traitlets.Float(8.0, read_only=True).tag(result=True)
+    weights = traitlets.Any(None, read_only=True).tag(result=True)
+    weights_unscaled = traitlets.Any(None, read_only=True).tag(result=True)
+    entropy = traitlets.Float(0.0, read_only=True).tag(result=True)
+    grad_norm = traitlets.Float(0.0, read_only=True).tag(result=True)
+    score_std = traitlets.Float(0.0, read_only=True).tag(result=True)
+    table = traitlets.Dict(read_only=True).tag(result=True)
+
+    def __init__(self, d_k=64, *, seq_len=10, seed=0, samples=None, divide_by="sqrt(d_k)"):
+        _check_d_k(d_k)
+        check_whole(seed, "seed", 0)
+        check_choice(divide_by, DIVIDE_BY, "divide_by")
+        self.seq_len = check_whole(seq_len, "seq_len", 2, 64)
+        if samples is None:
+            samples = max(8, math.ceil(4096 / self.seq_len**2))
+        self.samples = check_whole(samples, "samples", 1, 4096)
         self._draws = {}  # (d_k, seed) -> (queries, keys, values, upstream)
-        self._busy = False
-        self.controls = {
+        self._measured = {}  # (d_k, same_qk, seed) -> results for each divisor
+        super().__init__("course-dk-explorer")
+        c = self.controls = {
             "d_k": widgets.SelectionSlider(
                 options=list(D_K_CHOICES),
-                value=d_k,
                 description="d_k",
                 continuous_update=True,
                 layout=widgets.Layout(width="min(100%, 30em)"),
             ),
             "divide_by": widgets.ToggleButtons(
-                options=[(_DIVIDE_LABELS[key], key) for key in DIVIDE_BY],
-                value="sqrt(d_k)",
-                description="scores",
+                options=[(_DIVIDE_LABELS[key], key) for key in DIVIDE_BY], description="scores"
             ),
-            "same_qk": widgets.Checkbox(value=False, description="keys = queries (K = Q)"),
-            "resample": widgets.Button(description="new random vectors"),
+            "same_qk": widgets.Checkbox(description="keys = queries (K = Q)"),
+            "resample": widgets.Button(
+                description="new random vectors", layout=widgets.Layout(width="auto")
+            ),
         }
+        for name in ("d_k", "divide_by", "same_qk"):
+            self.link(name, c[name])
+        c["resample"].on_click(lambda _: self.propose("seed", self.seed + 1))
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
-        c = self.controls
         self.children = [
             widgets.HBox([c["d_k"], c["divide_by"]], layout=wrap),
             widgets.HBox([c["same_qk"], c["resample"]], layout=wrap),
@@ -132,94 +142,55 @@ class DkExplorer(Explorer):
             self._style,
             self._view,
         ]
-        for name in ("d_k", "divide_by", "same_qk"):
-            c[name].observe(self._on_change, names="value")
-        c["resample"].on_click(self._on_resample)
-        self._good = None
-        self._update()
+        # both heatmaps side by side at 1366x768 and at 150% zoom: smaller cells when narrow
+        sized = f"course-dk-seq{self.seq_len}"
+        self.add_class(sized)
+        wide = 2 * (_LABELS_EM + self.seq_len * _CELL[0]) + 2.5  # two heatmaps and the gap
+        self._style.value = STYLE + narrow_style(sized, wide + 1.0, _NARROW_CELL)
+        self.start(d_k=d_k, divide_by=divide_by, same_qk=False, seed=seed)
 
-    def _draw_vectors(self, d_k):
-        key = (d_k, self.seed)
-        if key not in self._draws:
-            self._draws.clear()  # keep one setting's vectors: d_k = 1024 is 3 MB a tensor
-            rng = np.random.default_rng(self.seed)
-            shape = (self.samples, self.seq_len, d_k)
-            queries, keys = rng.standard_normal((2, *shape))  # each (samples, seq, d_k)
-            # values and dL/doutput have a fixed size D_V, so only the softmax changes with d_k
-            values, upstream = rng.standard_normal((2, self.samples, self.seq_len, D_V))
-            self._draws[key] = (queries, keys, values, upstream)
-        return self._draws[key]
+    @traitlets.validate("d_k")
+    def _check_d_k(self, proposal):
+        return _check_d_k(proposal["value"])
 
-    def _measure(self, d_k, same_qk):
-        """Weights and numbers for each divisor at this d_k (and the raw weights)."""
-        from course_lib.attention import attention_entropy, softmax
+    @traitlets.validate("divide_by")
+    def _check_divide_by(self, proposal):
+        return check_choice(proposal["value"], DIVIDE_BY, "divide_by")
 
-        queries, keys, values, upstream = self._draw_vectors(d_k)
-        if same_qk:
-            keys = queries
-        raw = queries @ np.swapaxes(keys, -1, -2)  # (samples, seq_q, seq_k)
-        results = {}
-        for divide_by in DIVIDE_BY:
-            scores = raw / _divisor(divide_by, d_k)  # (samples, seq_q, seq_k)
-            weights = softmax(scores, axis=-1)
-            grad = score_gradient(weights, values, upstream)  # (samples, seq_q, seq_k)
-            results[divide_by] = {
-                "weights": weights,
-                "score_std": float(scores.std()),
-                "entropy": float(attention_entropy(weights).mean()),
-                "max_weight": float(weights.max(axis=-1).mean()),
-                "grad_norm": float(np.median(np.linalg.norm(grad, axis=-1))),
-            }
-        return results
+    @traitlets.validate("seed")
+    def _check_seed(self, proposal):
+        return check_whole(proposal["value"], "seed", 0)
 
-    def _update(self):
-        c = self.controls
-        try:
-            d_k, divide_by, same_qk = int(c["d_k"].value), c["divide_by"].value, c["same_qk"].value
-            if divide_by not in DIVIDE_BY:
-                raise ValueError(f"divide_by must be one of {DIVIDE_BY}, got {divide_by!r}")
-            results = self._measure(d_k, bool(same_qk))
-        except Exception as err:  # noqa: BLE001 - any failure: message, last good state
-            self._restore_controls()
-            self._set_status(
-                f"Could not update the view ({type(err).__name__}: {str(err)[:200]}). "
-                "The view shows the last setting that worked."
-            )
-            return
-        chosen = results[divide_by]
-        self.d_k, self.divide_by, self.same_qk = d_k, divide_by, bool(same_qk)
-        self.divisor = _divisor(divide_by, d_k)
-        self.weights = chosen["weights"][0]
-        self.weights_unscaled = results["1"]["weights"][0]
-        self.entropy, self.grad_norm = chosen["entropy"], chosen["grad_norm"]
-        self.score_std = chosen["score_std"]
-        self.table = {
-            key: (r["score_std"], r["entropy"], r["max_weight"], r["grad_norm"])
-            for key, r in results.items()
+    # -- the state, computed ----------------------------------------------------------------------
+
+    def _measure(self):
+        """Return the weights and numbers for each divisor at this d_k, same_qk and seed."""
+        key = (self.d_k, self.same_qk, self.seed)
+        if key not in self._measured:
+            draw_key = (self.d_k, self.seed)
+            if draw_key not in self._draws:  # keep one setting's vectors: 3 MB at d_k = 1024
+                self._draws = {draw_key: draw(self.d_k, self.seq_len, self.samples, self.seed)}
+            results = measure(*self._draws[draw_key], same_qk=self.same_qk)
+            self._measured = {key: results}  # one setting kept: the divisor toggle is instant
+        return self._measured[key]
+
+    def _compute(self):
+        results = self._measure()
+        chosen = results[self.divide_by]
+        return {
+            "divisor": divisor(self.divide_by, self.d_k),
+            "weights": chosen["weights"][0],
+            "weights_unscaled": results["1"]["weights"][0],
+            "entropy": chosen["entropy"],
+            "grad_norm": chosen["grad_norm"],
+            "score_std": chosen["score_std"],
+            "table": {
+                key: (r["score_std"], r["entropy"], r["max_weight"], r["grad_norm"])
+                for key, r in results.items()
+            },
         }
-        self._good = (d_k, divide_by, bool(same_qk))
-        self._set_status("")
-        self._request_draw()
 
-    def _restore_controls(self):
-        if self._good is None:
-            return
-        self._busy = True
-        try:
-            for name, value in zip(("d_k", "divide_by", "same_qk"), self._good, strict=True):
-                self.controls[name].value = value
-        finally:
-            self._busy = False
-
-    def _on_change(self, change):
-        if not self._busy:
-            self._update()
-
-    def _on_resample(self, _button=None):
-        self.seed += 1
-        self._update()
-
-    # -- the picture ----------------------------------------------------------------------------
+    # -- the picture ------------------------------------------------------------------------------
 
     def _labels(self):
         return [f"q{i + 1}" for i in range(self.seq_len)], [
@@ -236,7 +207,16 @@ class DkExplorer(Explorer):
         label = plotting.colour_bar_label("fixed")
         left_title, right_title = self._titles()
         maps = [
-            heatmap_html(w, queries, keys, limits=(0.0, 1.0), colour_label=label, title=t)
+            heatmap_html(
+                w,
+                queries,
+                keys,
+                limits=(0.0, 1.0),
+                colour_label=label,
+                title=t,
+                cell=_CELL,
+                axes=_AXES,
+            )
             for w, t in ((self.weights_unscaled, left_title), (self.weights, right_title))
         ]
         rows = []
@@ -253,7 +233,40 @@ class DkExplorer(Explorer):
             "of dL/dscores for a loss through the attention output."
         )
         highlight = DIVIDE_BY.index(self.divide_by)
-        return view_html(maps, table_html(header, rows, highlight=highlight, note=note))
+        caption = f"The three divisors compared at d_k = {self.d_k}"
+        numbers = table_html(header, rows, highlight=highlight, note=note, caption=caption)
+        return view_html(maps, numbers)
+
+    def _summary_text(self):
+        if self.weights is None:
+            return ""
+        _, entropy, top, grad = self.table[self.divide_by]
+        return (
+            f"d_k = {self.d_k}, scores ÷ {self.divisor:.4g}: entropy {entropy:.2f} nats "
+            f"(even = {math.log(self.seq_len):.2f}), largest weight {top:.2f} on average, "
+            f"gradient to scores {grad:.3g}"
+        )
+
+    def _alt_text(self):
+        kind = "keys = queries" if self.same_qk else "independent random queries and keys"
+        left, right = self._titles()
+        return (
+            f"Two heatmaps of attention weights over {self.seq_len} {kind} of size d_k = "
+            f"{self.d_k} (rows = query, columns = key, colours fixed 0 to 1): {left} and "
+            f"{right}. {self._summary_text()}."
+        )
+
+    def _numbers(self):
+        from course_lib.figures import numbers_table
+
+        queries, keys = self._labels()
+        parts = [
+            numbers_table(f"Attention weights, {title}", keys, queries, weights, corner="query")
+            for title, weights in zip(
+                self._titles(), (self.weights_unscaled, self.weights), strict=True
+            )
+        ]
+        return "".join(h for h, _ in parts), "\n\n".join(t for _, t in parts)
 
     def _png_key(self):
         return (self.d_k, self.divide_by, self.same_qk, self.seed)
@@ -277,6 +290,8 @@ class DkExplorer(Explorer):
                     cbar_label=plotting.colour_bar_label("fixed"),
                     title=title,
                 )
+                ax.set_ylabel(_AXES[0])
+                ax.set_xlabel(_AXES[1])
 
         return figure_png(draw, (12.0, 5.2))
 
@@ -287,8 +302,15 @@ class DkExplorer(Explorer):
         )
 
 
-def dk_explorer(d_k=64, *, seq_len=10, seed=0):
-    """An interactive view of why attention divides the scores by sqrt(d_k).
+def _check_d_k(value):
+    value = check_whole(value, "d_k", 1, D_K_CHOICES[-1])
+    if value not in D_K_CHOICES:
+        raise InputProblem(f"d_k must be a power of two from 1 to 1024, not {value}")
+    return value
+
+
+def dk_explorer(d_k=64, *, seq_len=10, seed=0, samples=None, divide_by="sqrt(d_k)"):
+    """Build an interactive view of why attention divides the scores by sqrt(d_k).
 
     Parameters
     ----------
@@ -297,21 +319,34 @@ def dk_explorer(d_k=64, *, seq_len=10, seed=0):
     seq_len : int, default 10
         Queries and keys per example (2 to 64).
     seed : int, default 0
-        Seed of ``np.random.default_rng``; "new random vectors" adds 1 to it.
+        Seed of ``np.random.default_rng`` (>= 0); "new random vectors" adds 1 to it.
+    samples : int, optional
+        Examples per setting (1 to 4096); default enough for about 4096 weights,
+        at least 8.
+    divide_by : {"1", "sqrt(d_k)", "d_k"}, default "sqrt(d_k)"
+        The first divisor.
 
     Returns
     -------
     DkExplorer
         An ``ipywidgets.VBox``; its ``.entropy``, ``.grad_norm`` and ``.table`` follow the
-        controls.
+        controls and the attributes.
+
+    Raises
+    ------
+    TypeError
+        For an argument that is not a whole number (``divide_by``: not a str).
+    ValueError
+        For a ``d_k`` that is not a power of two from 1 to 1024, ``seq_len`` outside 2-64,
+        a negative ``seed``, ``samples`` outside 1-4096, or an unknown ``divide_by``.
 
     Examples
     --------
     >>> explorer = dk_explorer(d_k=256)
-    >>> explorer.controls["divide_by"].value = "1"
+    >>> explorer.divide_by = "1"
     >>> unscaled = explorer.entropy
-    >>> explorer.controls["divide_by"].value = "sqrt(d_k)"
+    >>> explorer.divide_by = "sqrt(d_k)"
     >>> unscaled < explorer.entropy
     True
     """
-    return DkExplorer(d_k, seq_len=seq_len, seed=seed)
+    return DkExplorer(d_k, seq_len=seq_len, seed=seed, samples=samples, divide_by=divide_by)

@@ -1,5 +1,6 @@
-"""The explorers' picture machinery: heatmaps and bars as HTML, a status line, a saved PNG.
+"""The explorers' pictures as HTML: heatmaps, bars, tables, a status line; a saved PNG.
 
+Pure functions, no widgets (this module imports without ipywidgets): each builds a string.
 The live picture is HTML, not an image: each heatmap cell is a box coloured by
 :func:`course_lib.plotting.cell_colours` with its number as real text, and the bars are boxes
 whose heights are the weights. Sizes are in ``em``, so the picture keeps its proportions at
@@ -8,38 +9,39 @@ JupyterLab's ``--jp-content-font-size1``, 14 px elsewhere), and when the page is
 pieces wrap below each other instead of being squeezed. Redrawing is building a string: no
 figure, no PNG, a few milliseconds.
 
-The saved picture (for GitHub and nbviewer, which run no kernel) is a matplotlib PNG drawn by
-:func:`course_lib.plotting.plot_attention` only when the notebook asks for the output, with
-the same colours and labels (both come from :mod:`course_lib.plotting`).
-
-:class:`Explorer` is the base of both explorers: the status line, the coalesced redraw (many
-changes in a burst give one drawing, of the newest state) and the display bundle (the live
-widget plus the PNG). Works with ipywidgets 7.7 (Colab) and 8.x.
+The saved picture (for GitHub and nbviewer, which run no kernel) is a matplotlib PNG, drawn
+by :mod:`course_lib.explorer_png` with the same colours and labels. The widget that shows
+these pictures is :class:`course_lib.explorer_base.Explorer`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import html
-import io
-import sys
 
-import ipywidgets as widgets
 import numpy as np
 
 from course_lib import plotting
+from course_lib.explorer_a11y import A11Y_CSS, style_with_script
 
-__all__ = ["Explorer", "heatmap_html", "bars_html", "table_html", "shorten", "status_html"]
+__all__ = [
+    "STYLE",
+    "attention_html",
+    "bars_html",
+    "heatmap_html",
+    "narrow_style",
+    "status_html",
+    "table_html",
+    "view_html",
+    "weights_table_html",
+]
 
-_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-_IPYWIDGETS_7 = not hasattr(widgets.Widget, "_repr_mimebundle_")
-PNG_DPI = 100
 
 # One style sheet, scoped by class names. It sits in a widget of its own, set once: a <style>
 # inside every new picture would make the browser restyle the whole page at every redraw.
-STYLE = """<style>
+# Its load handler runs the explorers' accessibility script (course_lib.explorer_a11y).
+CSS = """
 .course-view {font-size: var(--jp-content-font-size1, 14px); line-height: 1.3;
+  container-type: inline-size; width: 100%;
   color: var(--jp-content-font-color1, #111); display: flex; flex-wrap: wrap;
   gap: 1em 2.5em; align-items: flex-start; white-space: normal; max-width: 100%;}
 .course-explorer-picture {display: flex; flex-wrap: wrap; gap: 1em 2.5em;
@@ -74,27 +76,16 @@ STYLE = """<style>
 .course-numbers td, .course-numbers th {padding: 0.1em 0.6em; text-align: left;}
 .course-numbers th {border-bottom: 1px solid #888;}
 .course-note {max-width: 36em;}
-</style>"""
+.course-explorer-numbers {max-width: 100%; min-width: 0;}
+.course-table-scroll {max-width: 100%; overflow-x: auto;}
+.course-numbers caption {text-align: left;}
+"""
 
-
-def shorten(text, limit=40):
-    """``text`` cut to ``limit`` characters, saying how long it was (for echoing input).
-
-    Examples
-    --------
-    >>> shorten("steak")
-    'steak'
-    >>> shorten("x" * 100, limit=5)
-    'xxxxx… (100 characters)'
-    """
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text)} characters)"
+STYLE = style_with_script(CSS + A11Y_CSS)
 
 
 def status_html(message):
-    """The status line: empty when all is well, else the (escaped) message in a box."""
+    """Return the status line: empty when all is well, else the (escaped) message in a box."""
     if not message:
         return ""
     return (
@@ -112,17 +103,38 @@ def _cell_size(n_rows, n_cols, numbers):
     return side, side
 
 
-def colourbar_html(limits, label, width_em, row):
-    """A horizontal colour bar: the colormap from limits[0] to limits[1], ticks, label."""
+def colourbar_html(limits, label, width, row):
+    """Build a horizontal colour bar: the colormap from limits[0] to limits[1], ticks, label.
+
+    ``width`` is a CSS length (the cells' width); ``row`` the grid row it sits in.
+    """
     low, high = limits
     stops = np.linspace(low, high, 11)
     gradient = ", ".join(plotting.hex_colour(c) for c in plotting.cell_colours(stops, limits))
     ticks = "".join(f"<span>{value:.2f}</span>" for value in np.linspace(low, high, 5))
     return (
-        f'<div class="course-colourbar" style="width: {width_em:.2f}em; grid-row: {row};">'
+        f'<div class="course-colourbar" style="width: {width}; grid-row: {row};">'
         f'<div class="course-strip" style="background: linear-gradient(to right, {gradient});">'
         f'</div><div class="course-ticks">{ticks}</div>'
         f'<div class="course-xlabel">{html.escape(label)}</div></div>'
+    )
+
+
+def narrow_style(root_class, below_em, cell_em, gap_em=1.2):
+    """Return a style that shrinks the heatmaps of ``root_class`` when its view is narrow.
+
+    When the view (``.course-view``, a CSS container) is narrower than ``below_em`` em, the
+    heatmap cells become ``cell_em`` em squares, their printed numbers are hidden from sight
+    (still in the page: screen readers and the cells' tooltips give them) and the gap
+    between pictures narrows to ``gap_em``, so that pictures meant to be compared stay side
+    by side at 150% zoom. Set it once per explorer, like ``STYLE``.
+    """
+    scope = f".{root_class} .course-view"
+    return (
+        f"<style>@container (max-width: {below_em:.2f}em) {{"
+        f"{scope} .course-heatmap {{--course-cell-w: {cell_em}em; --course-cell-h: {cell_em}em;}}"
+        f" {scope} .course-cells > div {{font-size: 0;}}"
+        f" {scope} .course-explorer-picture {{column-gap: {gap_em}em;}}}}</style>"
     )
 
 
@@ -136,6 +148,8 @@ def heatmap_html(
     title="",
     highlight_row=None,
     numbers=None,
+    cell=None,
+    axes=(plotting.QUERY_AXIS, plotting.KEY_AXIS),
 ):
     """One heatmap as HTML: rows = query words, columns = the words attended to.
 
@@ -153,26 +167,35 @@ def heatmap_html(
         This row's label is bold and marked with ▸ (the query word of the bars).
     numbers : bool, optional
         Write each weight in its cell; default when both sides have at most 10 entries.
+    cell : (float, float), optional
+        Width and height of one cell in em; default 3.2 by 2.0 with numbers, else squares.
+    axes : (str, str), default ("query word", "attended-to word")
+        What the rows and the columns are ("query", "key" for random vectors).
 
     Returns
     -------
     str
         HTML; the cells block is ``n_cols * w`` by ``n_rows * h`` em, whatever the page width.
+        The drawing is hidden from assistive technology, which reads the same weights from
+        a table that is not drawn (:func:`weights_table_html`): every number, at any size.
     """
     weights = np.asarray(weights, dtype=np.float64)
     n_rows, n_cols = weights.shape
     if numbers is None:
         numbers = max(n_rows, n_cols) <= plotting.ANNOTATE_MAX
-    width, height = _cell_size(n_rows, n_cols, numbers)
+    # sizes in em, through CSS variables that a narrowing style (narrow_style) can change
+    width, height = cell or _cell_size(n_rows, n_cols, numbers)
+    width, height = f"var(--course-cell-w, {width}em)", f"var(--course-cell-h, {height}em)"
     colours = plotting.cell_colours(weights, limits).reshape(-1, 4)  # (n_rows * n_cols, 4)
     text = plotting.text_colours(colours)
     parts = [
-        f'<div class="course-figure course-heatmap" data-rows="{n_rows}" data-cols="{n_cols}" '
-        f'style="grid-template-columns: auto auto repeat({n_cols}, {width}em); '
-        f'grid-template-rows: auto repeat({n_rows}, {height}em) auto auto auto;">',
+        f'<div class="course-figure course-heatmap" aria-hidden="true" data-rows="{n_rows}" '
+        f'data-cols="{n_cols}" '
+        f'style="grid-template-columns: auto auto repeat({n_cols}, {width}); '
+        f'grid-template-rows: auto repeat({n_rows}, {height}) auto auto auto;">',
         f'<div class="course-title" style="grid-row: 1;">{html.escape(title)}</div>',
         f'<div class="course-ylabel" style="grid-row: 2 / span {n_rows}; grid-column: 1;">'
-        f"{plotting.QUERY_AXIS}</div>",
+        f"{html.escape(axes[0])}</div>",
     ]
     for i in range(n_rows):
         mark = "▸ " if i == highlight_row else ""
@@ -184,12 +207,15 @@ def heatmap_html(
     # the cells: an inner grid filled in row-major order; short markup (60 words = 3600 cells)
     parts.append(
         f'<div class="course-cells" style="grid-area: 2 / 3 / span {n_rows} / span {n_cols}; '
-        f'grid-template-columns: repeat({n_cols}, {width}em); grid-auto-rows: {height}em;">'
+        f'grid-template-columns: repeat({n_cols}, {width}); grid-auto-rows: {height};">'
     )
     hexes = [plotting.hex_colour(colour) for colour in colours]
     for value, background, ink in zip(weights.ravel(), hexes, text, strict=True):
         if numbers:
-            parts.append(f'<div style="background:{background};color:{ink}">{value:.2f}</div>')
+            parts.append(
+                f'<div style="background:{background};color:{ink}" title="{value:.2f}">'
+                f"{value:.2f}</div>"
+            )
         else:
             parts.append(f'<div style="background:{background}" title="{value:.2f}"></div>')
     parts.append("</div>")
@@ -200,11 +226,59 @@ def heatmap_html(
         )
     parts.append(
         f'<div class="course-xlabel" style="grid-row: {n_rows + 3}; grid-column: 3 / -1;">'
-        f"{plotting.KEY_AXIS}</div>"
+        f"{html.escape(axes[1])}</div>"
     )
-    parts.append(colourbar_html(limits, colour_label, n_cols * width, row=n_rows + 4))
+    parts.append(colourbar_html(limits, colour_label, f"calc({n_cols} * {width})", n_rows + 4))
     parts.append("</div>")
+    parts.append(weights_table_html(weights, row_labels, col_labels, title=title, axes=axes))
     return "".join(parts)
+
+
+def weights_table_html(
+    weights, row_labels, col_labels, *, title="", axes=(plotting.QUERY_AXIS, plotting.KEY_AXIS)
+):
+    """Build a heatmap's weights as a table for screen readers (drawn nowhere on screen).
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_rows, n_cols)
+    row_labels, col_labels : sequence of str
+        The query words (row headers) and the attended-to words (column headers).
+    title : str
+        The heatmap's title, which starts the caption.
+    axes : (str, str)
+        What the rows and the columns are.
+
+    Returns
+    -------
+    str
+        A ``<table>`` with a caption, ``th scope="col"`` and ``th scope="row"`` headers and
+        every weight to two decimals, in a box that is not drawn (class ``course-sr-table``).
+
+    Examples
+    --------
+    >>> table = weights_table_html([[0.25, 0.75]], ["eat"], ["eat", "steak"], title="t")
+    >>> '<th scope="row">eat</th><td>0.25</td><td>0.75</td>' in table
+    True
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    esc = html.escape
+    caption = (
+        f"{title + '. ' if title else ''}Attention weights: one row per {axes[0]} "
+        f"(the one looking), one column per {axes[1]}; each row sums to 1."
+    )
+    head = "".join(f'<th scope="col">{esc(str(label))}</th>' for label in col_labels)
+    rows = [
+        f'<tr><th scope="row">{esc(str(label))}</th>'
+        + "".join(f"<td>{value:.2f}</td>" for value in row)
+        + "</tr>"
+        for label, row in zip(row_labels, weights, strict=True)
+    ]
+    return (
+        f'<div class="course-sr-table"><table><caption>{esc(caption)}</caption>'
+        f"<thead><tr><th>{esc(axes[0])}</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def bars_html(row, labels, *, title="", numbers=True):
@@ -227,7 +301,7 @@ def bars_html(row, labels, *, title="", numbers=True):
         for label in labels
     )
     return (
-        '<div class="course-figure course-barchart" '
+        '<div class="course-figure course-barchart" aria-hidden="true" '
         'style="grid-template-columns: auto auto auto; grid-template-rows: auto 11em auto auto;">'
         f'<div class="course-title">{html.escape(title)}</div>'
         f'<div class="course-ylabel">{plotting.WEIGHT_LABEL}</div>'
@@ -239,23 +313,31 @@ def bars_html(row, labels, *, title="", numbers=True):
     )
 
 
-def table_html(header, rows, *, highlight=None, note=""):
-    """A small numbers table; every cell is escaped. ``highlight`` is a row index (bold)."""
-    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+def table_html(header, rows, *, highlight=None, note="", caption=""):
+    """Build a small numbers table, every cell escaped; ``highlight`` is a row index (bold).
+
+    The header cells are column headers and each row's first cell its row header; the
+    ``caption`` (for screen readers: it is not drawn) says what the table holds. A table
+    wider than the page scrolls sideways in its own box.
+    """
+    esc = html.escape
+    head = "".join(f'<th scope="col">{esc(str(cell))}</th>' for cell in header)
     body = []
-    for i, row in enumerate(rows):
+    for i, (first, *rest) in enumerate(rows):
         style = ' class="course-query-row"' if i == highlight else ""
-        cells = "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row)
-        body.append(f"<tr{style}>{cells}</tr>")
-    small = f'<div class="course-note">{html.escape(note)}</div>' if note else ""
+        cells = "".join(f"<td>{esc(str(cell))}</td>" for cell in rest)
+        body.append(f'<tr{style}><th scope="row">{esc(str(first))}</th>{cells}</tr>')
+    small = f'<div class="course-note">{esc(note)}</div>' if note else ""
+    title = f'<caption class="course-sr-only">{esc(caption)}</caption>' if caption else ""
     return (
-        f'<div class="course-explorer-numbers"><table class="course-numbers"><thead><tr>{head}'
-        f"</tr></thead><tbody>{''.join(body)}</tbody></table>{small}</div>"
+        f'<div class="course-explorer-numbers"><div class="course-table-scroll">'
+        f'<table class="course-numbers">{title}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>{small}</div>"
     )
 
 
 def view_html(pictures, numbers=""):
-    """The whole live view: the pictures side by side (wrapping), then the numbers.
+    """Build the whole live view: the pictures side by side (wrapping), then the numbers.
 
     Styled by ``STYLE``, which the page must hold once (``Explorer`` shows it).
     """
@@ -265,132 +347,47 @@ def view_html(pictures, numbers=""):
     )
 
 
-def figure_png(draw, size):
-    """PNG bytes of a matplotlib Figure (outside pyplot) that ``draw(fig)`` fills."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def attention_html(weights, words, *, query_index, title, limits=(0.0, 1.0), colour_label=""):
+    """Build the attention explorer's picture: heatmap, one query's row as bars, numbers.
 
-    fig = Figure(figsize=size, dpi=PNG_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    draw(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI)
-    return buffer.getvalue()
+    Parameters
+    ----------
+    weights : ndarray of shape (n, n)
+        Attention weights, rows = query words (each row sums to 1).
+    words : sequence of str
+        The n words (escaped when shown).
+    query_index : int
+        The row drawn as bars and highlighted.
+    title : str
+        The heatmap's title.
+    limits : (float, float), default (0, 1)
+        The colour range.
+    colour_label : str
+        The colour bar's label.
 
-
-def _running_loop():
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-class Explorer(widgets.VBox):
-    """What both explorers share: status line, coalesced redraws, the display bundle.
-
-    A subclass provides ``_view_html()`` (the live picture of its current state),
-    ``_png_figure()`` (the saved picture) and ``_plain_text()``.
-
-    Redraws are coalesced. Inside a running kernel (an asyncio loop is running while a
-    message from the browser is handled) a change only records that the picture is stale and
-    asks the loop to draw once it is free: a burst of slider messages gives one drawing, of
-    the newest state, so a drag never builds a queue of stale pictures. Without a running
-    loop (scripts, tests) the picture is drawn at once. The numbers (``.weights`` and the
-    rest) are always updated at once; ``view_html`` and the display bundle draw any pending
-    picture first.
+    Returns
+    -------
+    str
+        HTML: the heatmap and the bars side by side, then a table giving each word's
+        entropy, its weight on itself and the word it looks at most besides itself.
     """
+    from course_lib.attention import attention_entropy
 
-    draw_count = 0  # how many pictures were drawn (the benchmark and tests read it)
-
-    def _setup_view(self, root_class):
-        self.add_class(root_class)
-        self._status = widgets.HTML().add_class("course-explorer-status")
-        self._style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
-        self._view = widgets.HTML(layout=widgets.Layout(width="100%")).add_class(
-            "course-explorer-view"
-        )
-        self._stale = False
-        self._draw_scheduled = None  # the event loop that will draw, if one will
-        self._png_cache = (None, b"")
-        self.status = ""
-
-    # -- status ------------------------------------------------------------------------------
-
-    def _set_status(self, message):
-        self.status = message
-        self._status.value = status_html(message)
-
-    # -- drawing -----------------------------------------------------------------------------
-
-    def _request_draw(self):
-        self._stale = True
-        loop = _running_loop()
-        if loop is None:
-            self._draw_now()
-        elif self._draw_scheduled is not loop:  # one pending drawing per loop at most
-            self._draw_scheduled = loop
-            loop.call_soon(self._draw_now)
-
-    def _draw_now(self):
-        self._draw_scheduled = None
-        if not self._stale:
-            return
-        self._stale = False
-        try:
-            picture = self._view_html()
-        except Exception as err:  # noqa: BLE001 - any failure becomes a message
-            self._set_status(f"Could not draw this view ({type(err).__name__}: {shorten(err)}).")
-            return
-        self._view.value = picture
-        self.draw_count += 1
-
-    @property
-    def view_html(self):
-        """The live picture's HTML as it is now (draws first if a redraw is pending)."""
-        self._draw_now()
-        return self._view.value
-
-    # -- the static picture and the display bundle -------------------------------------------
-
-    @property
-    def png(self):
-        """The current view drawn by matplotlib, as PNG bytes (what the saved notebook shows).
-
-        Drawn on request and kept until the state changes.
-        """
-        key = self._png_key()
-        if self._png_cache[0] != key:
-            self._png_cache = (key, self._png_figure())
-        return self._png_cache[1]
-
-    def _plain_text(self):
-        return f"<{type(self).__name__}>"
-
-    def _repr_mimebundle_(self, **kwargs):
-        """The widget view, plus an image/png of the current view for kernel-less viewers.
-
-        JupyterLab and Notebook draw the live widget (their widget renderer ranks first);
-        nbconvert/nbviewer drop the widget mimetype when no widget state was saved and fall
-        back to the PNG, and GitHub shows the PNG. Inside Colab the PNG is left out: Colab
-        notebooks are not the ones committed with outputs, and the live widget must win there.
-        """
-        self._draw_now()
-        data = {"text/plain": self._plain_text()}
-        if self._view_name is not None:
-            data[_WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
-        if "google.colab" not in sys.modules:
-            try:
-                data["image/png"] = base64.b64encode(self.png).decode("ascii")
-            except Exception:  # noqa: BLE001 - the live widget still shows; say why in text
-                data["text/plain"] += " (no static picture could be drawn)"
-        handle_displayed = getattr(self, "_handle_displayed", None)  # ipywidgets 7 only
-        if handle_displayed is not None and self._view_name is not None:
-            handle_displayed(**kwargs)
-        return data
-
-    if _IPYWIDGETS_7:  # ipywidgets 7 displays through _ipython_display_, which wins over repr
-
-        def _ipython_display_(self, **kwargs):
-            from IPython.display import display
-
-            display(self._repr_mimebundle_(**kwargs), raw=True)
+    n, q = len(words), query_index
+    heat = heatmap_html(
+        weights, words, words, limits=limits, colour_label=colour_label, title=title,
+        highlight_row=q,
+    )  # fmt: skip
+    bars = bars_html(weights[q], words, title=f"where {words[q]!r} looks")
+    entropy = attention_entropy(weights)  # (n,)
+    others = np.where(np.eye(n, dtype=bool), -1.0, weights)  # (n, n), itself left out
+    rows = []
+    for i, word in enumerate(words):
+        j = int(np.argmax(others[i]))
+        looks = [words[j], f"{weights[i, j]:.2f}"] if n > 1 else ["–", "–"]
+        rows.append([word, f"{entropy[i]:.2f}", f"{weights[i, i]:.2f}", *looks])
+    header = ["query", "entropy", "on itself", "looks most at (besides itself)", "weight"]
+    note = f"Entropy in nats: 0 = all weight on one word, ln {n} = {np.log(n):.2f} = even."
+    caption = "Each query word's entropy, its weight on itself, and the word it looks at most"
+    numbers = table_html(header, rows, highlight=q, note=note, caption=caption + " besides itself")
+    return view_html([heat, bars], numbers)

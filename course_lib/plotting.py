@@ -1,157 +1,72 @@
 """Figures for the course: attention heatmaps, similarity heatmaps and one row as bars.
 
 Each function draws on one matplotlib Axes and returns it (like seaborn): pass ``ax=`` to
-place the figure in your own layout. Nothing here calls ``plt.show()`` or ``savefig``, and
+place the figure in your own layout, e.g. the panels of :func:`heatmap_grid`. A figure made
+here sizes itself from the font size (:mod:`course_lib.sizing`), so ``lecture_mode()`` makes
+it bigger and it stays legible. Nothing here calls ``plt.show()`` or ``savefig``, and
 importing the module changes no global style; ``lecture_mode()`` does, when you call it.
+:func:`course_lib.figures.show_figure` shows a figure with its text alternative.
 
 Conventions in every heatmap: rows are the query words (the word that is looking), columns
 are the words attended to, the colour bar is labelled, and the colormap is ``viridis``
 (perceptually uniform and readable with the common forms of colour blindness).
 
-This module is also the one place that decides the colours and labels of a weight picture:
-the live explorers (:mod:`course_lib.explorer_view`, which draws them as HTML) take their cell
-colours, text colours, bar colours, axis names and colour-bar labels from the constants and
-functions below, so the live view and the saved figure cannot drift apart.
+The colours and labels of a weight picture are decided in one place, :mod:`course_lib.colours`
+(re-exported here) and the axis names below: the live explorers (:mod:`course_lib.explorer_view`,
+which draws them as HTML) take theirs from there too, so the live view and the saved figure
+cannot drift apart.
 """
 
 import numpy as np
+
+from course_lib import sizing
+
+# The colours and colour-bar labels (shared with the live explorers), re-exported from here.
+from course_lib.colours import (
+    BAR_COLOUR,
+    CMAP,
+    TOP_BAR_COLOUR,
+    WEIGHT_LABEL,
+    _colour_numbers,
+    cell_colours,
+    colour_bar_label,
+    colour_limits,
+    contrast_ratio,
+    hex_colour,
+    relative_luminance,
+    text_colours,
+)
+from course_lib.sizing import heatmap_grid, heatmap_layout, lecture_mode, points, text_width
 
 __all__ = [
     "plot_attention",
     "plot_similarity",
     "plot_attention_row",
+    "plot_curves",
+    "heatmap_grid",
     "lecture_mode",
     "colour_limits",
     "colour_bar_label",
     "cell_colours",
     "text_colours",
     "hex_colour",
+    "relative_luminance",
+    "contrast_ratio",
 ]
 
 #: Values are written in the cells of matrices up to this many rows and columns.
 ANNOTATE_MAX = 10
 
-#: The colormap of every weight picture, static or live.
-CMAP = "viridis"
 QUERY_AXIS = "query word"  # rows
 KEY_AXIS = "attended-to word"  # columns
-WEIGHT_LABEL = "attention weight"
-BAR_COLOUR = "#3b528b"  # a viridis blue
-TOP_BAR_COLOUR = "#5ec962"  # a viridis green: the arg-max bar
-DARK_TEXT, LIGHT_TEXT = "#262626", "#ffffff"  # seaborn's ".15" and "w"
-_LUMINANCE_SPLIT = 0.408  # seaborn's rule: dark text on cells lighter than this
 
 
-def colour_limits(weights, colour_scale="fixed"):
-    """The colour range of a weight picture.
-
-    Parameters
-    ----------
-    weights : array_like
-        The weights drawn (only their largest value is used, for ``"stretch"``).
-    colour_scale : {"fixed", "stretch"}, default "fixed"
-        ``"fixed"``: 0 to 1, so a colour means the same weight in every picture.
-        ``"stretch"``: 0 to the largest weight, to read the shape of a flat row.
-
-    Returns
-    -------
-    tuple of two floats
-
-    Examples
-    --------
-    >>> colour_limits([[0.2, 0.4]]), colour_limits([[0.2, 0.4]], "stretch")
-    ((0.0, 1.0), (0.0, 0.4))
-    """
-    if colour_scale == "fixed":
-        return (0.0, 1.0)
-    if colour_scale == "stretch":
-        top = float(np.max(weights))
-        if not np.isfinite(top) or top <= 0.0:
-            raise ValueError(f"cannot stretch the colours to a largest weight of {top}")
-        return (0.0, top)
-    raise ValueError(f'colour_scale must be "fixed" or "stretch", got {colour_scale!r}')
-
-
-def colour_bar_label(colour_scale="fixed", limits=(0.0, 1.0)):
-    """The colour bar's label, saying whether the colours are fixed or stretched.
-
-    Examples
-    --------
-    >>> colour_bar_label("fixed")
-    'attention weight (colours fixed 0–1)'
-    >>> colour_bar_label("stretch", (0.0, 0.4))
-    'attention weight (colours stretched 0–0.40 = max)'
-    """
-    if colour_scale == "fixed":
-        return f"{WEIGHT_LABEL} (colours fixed 0–1)"
-    return f"{WEIGHT_LABEL} (colours stretched 0–{limits[1]:.2f} = max)"
-
-
-def cell_colours(values, limits=(0.0, 1.0), cmap=CMAP):
-    """RGBA colours of heatmap cells, as matplotlib/seaborn colour them.
-
-    Parameters
-    ----------
-    values : array_like of shape (...)
-    limits : (float, float), default (0, 1)
-        Values at or below ``limits[0]`` get the colormap's first colour, at or above
-        ``limits[1]`` its last.
-    cmap : str, default "viridis"
-
-    Returns
-    -------
-    ndarray of shape (..., 4), floats in [0, 1]
-
-    Examples
-    --------
-    >>> cell_colours([0.0, 1.0]).round(3).tolist()
-    [[0.267, 0.005, 0.329, 1.0], [0.993, 0.906, 0.144, 1.0]]
-    """
-    import matplotlib
-
-    low, high = limits
-    scaled = (np.asarray(values, dtype=np.float64) - low) / (high - low)  # 0..1 on the range
-    return matplotlib.colormaps[cmap](np.clip(scaled, 0.0, 1.0))
-
-
-def hex_colour(rgba):
-    """An RGBA colour (floats in [0, 1]) as "#rrggbb" for HTML.
-
-    Examples
-    --------
-    >>> hex_colour((1.0, 0.5, 0.0, 1.0))
-    '#ff8000'
-    """
-    red, green, blue = (int(round(255 * float(c))) for c in rgba[:3])
-    return f"#{red:02x}{green:02x}{blue:02x}"
-
-
-def text_colours(rgba):
-    """Dark or light text for cells of the given colours (seaborn's luminance rule).
-
-    Examples
-    --------
-    >>> text_colours(cell_colours([0.0, 1.0]))
-    ['#ffffff', '#262626']
-    """
-    rgb = np.asarray(rgba, dtype=np.float64).reshape(-1, 4)[:, :3]
-    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])  # W3C relative luminance
-    return [DARK_TEXT if value > _LUMINANCE_SPLIT else LIGHT_TEXT for value in luminance]
-
-
-_LECTURE_RC = {
-    "font.size": 16,
-    "axes.titlesize": 18,
-    "axes.labelsize": 16,
-    "xtick.labelsize": 14,
-    "ytick.labelsize": 14,
-    "legend.fontsize": 14,
-    "figure.titlesize": 20,
-    "figure.figsize": (10.0, 7.0),
-    "lines.linewidth": 2.5,
-}
-_saved_rc = None
+# -- the plot functions: each figure sizes itself from the font size (course_lib.sizing) --
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+_DASHES = ("-", "--", "-.", ":")
+# Okabe and Ito's colour-blind-safe palette (its blue, vermillion, green, purple, orange, sky)
+_LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+REFERENCE_COLOUR = "0.45"  # grey reference lines, 4.8:1 on white
 
 
 def _check_labels(matrix, row_words, col_words, what):
@@ -169,53 +84,41 @@ def _check_labels(matrix, row_words, col_words, what):
     return matrix, row_words, col_words
 
 
-def _heatmap(
-    matrix,
-    row_words,
-    col_words,
-    *,
-    ax,
-    annotate,
-    cmap,
-    title,
-    cbar_label,
-    vmin,
-    vmax,
-    xlabel,
-    ylabel,
-):
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        n_rows, n_cols = matrix.shape
-        size = (max(4.5, 0.55 * n_cols + 2.5), max(3.5, 0.45 * n_rows + 1.5))
-        _, ax = plt.subplots(figsize=size, layout="constrained")
+def _heatmap(matrix, row_words, col_words, *, ax, annotate, labels, **style):
+    """Draw a heatmap as seaborn's ``heatmap`` does, without its full-figure draw per call."""
     if annotate is None:
         annotate = max(matrix.shape) <= ANNOTATE_MAX
-    sns.heatmap(
+    if ax is None:
+        _, (ax,) = heatmap_grid(1, row_words, col_words, annotate=annotate)
+    _, _, rotation = heatmap_layout(row_words, col_words, annotate)
+    n_rows, n_cols = matrix.shape
+    mesh = ax.pcolormesh(
         matrix,
-        ax=ax,
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        annot=bool(annotate),
-        fmt=".2f",
-        square=False,
-        xticklabels=col_words,
-        yticklabels=row_words,
-        cbar_kws={"label": cbar_label},
-        linewidths=0.5,
-        linecolor="white",
+        cmap=style["cmap"],
+        vmin=style["vmin"],
+        vmax=style["vmax"],
+        edgecolors="white",
+        linewidth=0.5,
     )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", labelrotation=45)
-    ax.tick_params(axis="y", labelrotation=0)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    if title:
-        ax.set_title(title)
+    ax.set(xlim=(0, n_cols), ylim=(n_rows, 0))  # row 0 at the top, as a matrix is written
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    (_, cell_h), _, _ = heatmap_layout(row_words, col_words, annotate)
+    label = sizing.wrap(style["cbar_label"], 0.95 * cell_h * n_rows)  # as tall as the rows
+    ax.figure.colorbar(mesh, ax=ax, label=label).outline.set_linewidth(0)
+    ax.set_xticks(np.arange(n_cols) + 0.5, col_words, rotation=rotation)
+    ax.set_yticks(np.arange(n_rows) + 0.5, row_words, rotation=0, va="center")
+    if annotate:
+        texts_before = len(ax.texts)
+        mesh.update_scalarmappable()  # the cell colours, for the colour of each number
+        for (row, col), value in np.ndenumerate(np.ma.filled(mesh.get_array(), np.nan)):
+            if np.isfinite(value):
+                ax.text(col + 0.5, row + 0.5, f"{value:.2f}", ha="center", va="center")
+        _colour_numbers(ax, texts_before)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    if style["title"]:
+        ax.set_title(style["title"])
     return ax
 
 
@@ -244,7 +147,7 @@ def plot_attention(
     key_words : sequence of str, length seq_k, optional
         Column labels: the words attended to. Defaults to ``query_words`` (self-attention).
     ax : matplotlib Axes, optional
-        Where to draw. A new figure is made when omitted.
+        Where to draw. A new figure, sized for these words, is made when omitted.
     annotate : bool, optional
         Write each weight in its cell. Default: only when both sides have at most 10 words.
     cmap : str, default="viridis"
@@ -276,19 +179,10 @@ def plot_attention(
     if key_words is None:
         key_words = query_words
     matrix, query_words, key_words = _check_labels(weights, query_words, key_words, "weights")
+    style = dict(cmap=cmap, title=title, cbar_label=cbar_label, vmin=vmin, vmax=vmax)
+    labels = (KEY_AXIS, QUERY_AXIS)
     return _heatmap(
-        matrix,
-        query_words,
-        key_words,
-        ax=ax,
-        annotate=annotate,
-        cmap=cmap,
-        title=title,
-        cbar_label=cbar_label,
-        vmin=vmin,
-        vmax=vmax,
-        xlabel=KEY_AXIS,
-        ylabel=QUERY_AXIS,
+        matrix, query_words, key_words, ax=ax, annotate=annotate, labels=labels, **style
     )
 
 
@@ -312,6 +206,7 @@ def plot_similarity(
         ``matrix[i, j]`` is the similarity of ``words[i]`` and ``words[j]``.
     words : sequence of str, length n
     ax : matplotlib Axes, optional
+        Where to draw; a new figure sized for these words when omitted.
     annotate : bool, optional
         Write the values in the cells; default only for at most 10 words.
     cbar_label : str, default="cosine similarity"
@@ -334,19 +229,9 @@ def plot_similarity(
     'cosine similarity'
     """
     matrix, words, _ = _check_labels(matrix, words, words, "matrix")
+    style = dict(cmap=cmap, title=title, cbar_label=cbar_label, vmin=vmin, vmax=vmax)
     return _heatmap(
-        matrix,
-        words,
-        words,
-        ax=ax,
-        annotate=annotate,
-        cmap=cmap,
-        title=title,
-        cbar_label=cbar_label,
-        vmin=vmin,
-        vmax=vmax,
-        xlabel="word",
-        ylabel="word",
+        matrix, words, words, ax=ax, annotate=annotate, labels=("word", "word"), **style
     )
 
 
@@ -361,6 +246,7 @@ def plot_attention_row(weights_row, key_words, *, query_word=None, ax=None):
     query_word : str, optional
         Used in the title ("where 'eat' looks").
     ax : matplotlib Axes, optional
+        Where to draw; a new figure sized for these words when omitted.
 
     Returns
     -------
@@ -383,14 +269,22 @@ def plot_attention_row(weights_row, key_words, *, query_word=None, ax=None):
             f"weights_row has shape {row.shape} but {len(key_words)} words were given, "
             f"i.e. shape ({len(key_words)},)"
         )
+    tick = points("xtick.labelsize")
+    label = text_width(key_words, "xtick.labelsize") + 0.8 * tick
+    vertical = label > sizing.MAX_HORIZONTAL_LABEL * tick
     if ax is None:
-        _, ax = plt.subplots(
-            figsize=(max(4.5, 0.55 * len(key_words) + 2), 3.2), layout="constrained"
-        )
+        bar = max(2.4 * tick, 1.8 * tick if vertical else label)
+        size = (len(key_words) * bar + 10 * tick, 16 * tick + (label if vertical else 0))
+        _, ax = plt.subplots(figsize=(size[0] / 72, size[1] / 72), layout="constrained")
+    elif not vertical:  # an Axes made elsewhere: do the words fit side by side in its width?
+        # Its width before the figure's layout, which is at most the width it ends up with
+        # under "constrained" (smaller margins than the default subplot parameters).
+        width = ax.get_position().width * ax.figure.get_figwidth() * 72  # points
+        vertical = label > width / len(key_words)
     positions = np.arange(len(key_words))
     bars = ax.bar(positions, row, color=BAR_COLOUR)
     bars[int(np.argmax(row))].set_color(TOP_BAR_COLOUR)  # the arg-max stands out
-    ax.set_xticks(positions, key_words, rotation=45, ha="right")
+    ax.set_xticks(positions, key_words, rotation=90 if vertical else 0)
     ax.set_ylim(0.0, 1.0)
     ax.set_ylabel(WEIGHT_LABEL)
     ax.set_xlabel(KEY_AXIS)
@@ -399,39 +293,81 @@ def plot_attention_row(weights_row, key_words, *, query_word=None, ax=None):
     return ax
 
 
-def lecture_mode(enabled=True):
-    """Make figures and fonts readable on a projector, or undo it.
+def plot_curves(
+    x,
+    curves,
+    *,
+    xlabel,
+    ylabel,
+    title=None,
+    reference=None,
+    logx=None,
+    logy=None,
+    ylim=None,
+    ax=None,
+):
+    """Draw measured curves against ``x``, each with its own marker, and a legend beside them.
 
-    Changes matplotlib's global settings (bigger fonts, bigger figures, thicker lines) for
-    the rest of the session. Call it once at the top of a notebook when teaching from it.
+    The legend sits outside the plotting area, to the right, so it never covers data.
 
     Parameters
     ----------
-    enabled : bool, default=True
-        ``False`` restores the settings that were in force before the first call.
+    x : array_like of shape (n,)
+    curves : dict of str to array_like of shape (n,)
+        Legend label -> measured values: drawn with markers and a line.
+    xlabel, ylabel : str
+    title : str, optional
+    reference : dict of str to array_like of shape (n,) or float, optional
+        Legend label -> a law or a level to compare with (a float is a horizontal line):
+        drawn as grey lines with no markers.
+    logx, logy : int, optional
+        Logarithmic axis of this base (e.g. 2 for d_k = 1, 2, 4, ...).
+    ylim : (float, float), optional
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when omitted.
 
     Returns
     -------
-    dict
-        The settings that are now in force for the keys lecture mode manages.
+    matplotlib.axes.Axes
 
     Examples
     --------
     >>> import matplotlib
-    >>> before = matplotlib.rcParams["font.size"]
-    >>> lecture_mode()["font.size"]
-    16.0
-    >>> lecture_mode(False)["font.size"] == before
-    True
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_curves([1, 2, 4], {"measured": [1.1, 1.9, 4.2]}, xlabel="d_k",
+    ...                  ylabel="variance", reference={"d_k": [1, 2, 4]}, logx=2)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['measured', 'd_k']
     """
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    global _saved_rc
-    if enabled:
-        if _saved_rc is None:
-            _saved_rc = {key: matplotlib.rcParams[key] for key in _LECTURE_RC}
-        matplotlib.rcParams.update(_LECTURE_RC)
-    elif _saved_rc is not None:
-        matplotlib.rcParams.update(_saved_rc)
-        _saved_rc = None
-    return {key: matplotlib.rcParams[key] for key in _LECTURE_RC}
+    x = np.asarray(x, dtype=np.float64)
+    reference = reference or {}
+    for label, values in {**curves, **reference}.items():
+        shape = np.shape(values)
+        if shape not in ((), x.shape) or (shape == () and label in curves):
+            raise ValueError(f"curve {label!r} has shape {shape}; x has shape {x.shape}")
+    if ax is None:
+        font = points()
+        legend = text_width([*curves, *reference], "legend.fontsize") + 4 * font
+        size = (34 * font + legend, 24 * font)
+        _, ax = plt.subplots(figsize=(size[0] / 72, size[1] / 72), layout="constrained")
+    for i, (label, values) in enumerate(curves.items()):
+        style = dict(marker=_MARKERS[i % 6], linestyle=_DASHES[i // 6 % 4])
+        values = np.asarray(values, dtype=np.float64)
+        ax.plot(x, values, color=_LINE_COLOURS[i % 6], label=label, **style)
+    for i, (label, values) in enumerate(reference.items()):
+        level = np.broadcast_to(np.asarray(values, dtype=np.float64), x.shape)
+        style = dict(color=REFERENCE_COLOUR, linestyle=_DASHES[1:][i % 3], zorder=1.5)
+        ax.plot(x, level, label=label, **style)  # under the measured curves
+    if logx:
+        ax.set_xscale("log", base=logx)
+    if logy:
+        ax.set_yscale("log", base=logy)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return ax

@@ -13,26 +13,24 @@ words (their objects). The loss is the cross-entropy of the target key: for ever
 (query row ``r``, target key ``t``) pair of every sentence, ``-log weights[r, t]``,
 averaged over all ``N`` pairs. It is 0 when every verb looks only at its object.
 
-The gradients are written by hand (``tests/test_training.py`` checks them against finite
-differences). For one sentence, with ``G`` the gradient of the loss with respect to the
-scores,
-
-    G[r, :]  += (weights[r, :] - onehot(t)) / N      for each pair (r, t); other rows 0
-    dL/dQ     = G @ keys / sqrt(d_k)                  (seq_len, d_k)
-    dL/dK     = G.T @ queries / sqrt(d_k)             (seq_len, d_k)
-    dL/dW_Q   = x.T @ dL/dQ,   dL/dW_K = x.T @ dL/dK  (d, d_k)
-
-and the gradients of the whole loss are the sums over the sentences. ``W_V`` does not
-appear: the loss looks only at the attention weights, so the values get no gradient.
+The gradients with respect to W_Q and W_K are computed by hand, without autodiff, and
+``tests/test_training.py`` checks them against finite differences. They are not written out
+here: notebook 04 asks the student to derive the part that reaches W_Q and W_K. ``W_V`` does
+not appear: the loss looks only at the attention weights, so the values get no gradient.
 """
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from course_lib._validation import (
+    check_projections,
+    check_training,
+    check_training_example,
+    whole_number,
+)
 from course_lib.attention import scaled_dot_product_attention
 
 __all__ = [
@@ -40,7 +38,7 @@ __all__ = [
     "TrainingExample",
     "TrainingResult",
     "verb_object_examples",
-    "init_projections",
+    "random_projections",
     "attention_weights",
     "target_attention",
     "loss_and_grads",
@@ -81,27 +79,8 @@ class TrainingExample:
     targets: np.ndarray
 
     def __post_init__(self):
-        x = np.asarray(self.x, dtype=np.float64)
-        rows = np.asarray(self.rows, dtype=np.intp).reshape(-1)  # (n_pairs,)
-        targets = np.asarray(self.targets, dtype=np.intp).reshape(-1)  # (n_pairs,)
-        if x.ndim != 2:
-            raise ValueError(f"x must have shape (seq_len, d), got shape {x.shape}")
-        if rows.shape != targets.shape:
-            raise ValueError(
-                f"rows and targets must have the same shape: rows {rows.shape}, "
-                f"targets {targets.shape}"
-            )
-        seq_len = x.shape[0]
-        for name, idx in (("rows", rows), ("targets", targets)):
-            if idx.size and (idx.min() < 0 or idx.max() >= seq_len):
-                raise ValueError(
-                    f"{name} must be word indices in 0..{seq_len - 1} for x of shape "
-                    f"{x.shape}, got {idx.tolist()}"
-                )
-        if len(self.words) != seq_len:
-            raise ValueError(
-                f"words has {len(self.words)} entries but x has shape {x.shape} (seq_len={seq_len})"
-            )
+        """Check the fields and store them as arrays (x as float64, indices as intp)."""
+        x, rows, targets = check_training_example(self.words, self.x, self.rows, self.targets)
         object.__setattr__(self, "words", tuple(self.words))
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "rows", rows)
@@ -146,7 +125,7 @@ def verb_object_examples(sentences=VERB_OBJECT_SENTENCES, embeddings=None):
     >>> first.x.shape == (len(first.words), examples[1].x.shape[1])
     True
     """
-    from course_lib.embeddings import embed_sentence  # gensim is imported only here
+    from course_lib.embeddings import embed_sentence  # only here: the rest needs no vectors
 
     examples = []
     for sentence, pairs in sentences:
@@ -165,37 +144,50 @@ def verb_object_examples(sentences=VERB_OBJECT_SENTENCES, embeddings=None):
     return examples
 
 
-def init_projections(d, d_k, *, seed=0):
-    """Random starting projections, entries drawn from N(0, 1/d).
+def random_projections(d, d_k, *, seed=0):
+    """Draw random projections W_Q and W_K, entries from N(0, 1/d).
 
-    With this variance a projected vector ``x @ w`` has entries of about the size of the
-    entries of ``x`` times ``|x|/sqrt(d)``, whatever ``d`` is.
+    With this variance each entry of a projected vector ``x @ w`` has variance
+    ``|x|^2 / d``, the size of a typical coordinate of ``x``, whatever ``d`` is; so
+    ``E|x @ w|^2 = (d_k / d) |x|^2``, and lengths are kept on average when ``d_k = d``.
+    This is the one random-projection function of the course: the explorers' "random"
+    and "shared" choices, notebook 04's starting point and :func:`train_projections` all
+    call it.
 
     Parameters
     ----------
     d : int
-        Size of the word vectors.
+        Size of the word vectors (at least 1).
     d_k : int
-        Size of the queries and keys.
+        Size of the queries and keys (at least 1).
     seed : int, default=0
         Seed of ``np.random.default_rng``; the same seed gives the same matrices.
 
     Returns
     -------
     w_q, w_k : ndarray of shape (d, d_k)
+        Two independent matrices (W_Q is drawn first, then W_K).
+
+    Raises
+    ------
+    TypeError
+        If ``d`` or ``d_k`` is not a whole number.
+    ValueError
+        If ``d`` or ``d_k`` is below 1.
 
     Examples
     --------
-    >>> w_q, w_k = init_projections(64, 16, seed=0)
+    >>> w_q, w_k = random_projections(64, 16, seed=0)
     >>> w_q.shape, w_k.shape
     ((64, 16), (64, 16))
-    >>> bool(np.array_equal(w_q, init_projections(64, 16, seed=0)[0]))
+    >>> bool(np.array_equal(w_q, random_projections(64, 16, seed=0)[0]))
     True
     """
+    d = whole_number(d, "d", minimum=1)
+    d_k = whole_number(d_k, "d_k", minimum=1)
     rng = np.random.default_rng(seed)
-    w_q = rng.normal(0.0, 1.0 / math.sqrt(d), size=(d, d_k))
-    w_k = rng.normal(0.0, 1.0 / math.sqrt(d), size=(d, d_k))
-    return w_q, w_k
+    w_q, w_k = rng.normal(0.0, 1.0 / math.sqrt(d), size=(2, d, d_k))  # each (d, d_k)
+    return w_q.copy(), w_k.copy()
 
 
 def attention_weights(x, w_q, w_k):
@@ -228,7 +220,7 @@ def attention_weights(x, w_q, w_k):
 
 
 def target_attention(examples, w_q, w_k):
-    """The weight each trained verb puts on its object.
+    """Return the weight each trained verb puts on its object.
 
     Parameters
     ----------
@@ -264,7 +256,8 @@ def loss_and_grads(w_q, w_k, examples):
     loss : float
         ``-(1/N) * sum of log weights[r, t]`` over all N pairs of all sentences.
     grads : tuple of two ndarrays of shape (d, d_k)
-        ``(dL/dW_Q, dL/dW_K)``, computed by hand (see the module docstring).
+        ``(dL/dW_Q, dL/dW_K)``, computed by hand (checked against finite differences in
+        the tests).
 
     Raises
     ------
@@ -280,26 +273,13 @@ def loss_and_grads(w_q, w_k, examples):
     >>> grad_q.shape, grad_k.shape
     ((2, 2), (2, 2))
     """
-    w_q = np.asarray(w_q, dtype=np.float64)
-    w_k = np.asarray(w_k, dtype=np.float64)
-    if w_q.ndim != 2 or w_q.shape != w_k.shape:
-        raise ValueError(
-            f"w_q and w_k must both have shape (d, d_k): w_q has shape {w_q.shape}, "
-            f"w_k has shape {w_k.shape}"
-        )
-    n_pairs = sum(len(ex.rows) for ex in examples)
-    if n_pairs == 0:
-        raise ValueError("loss_and_grads needs at least one (row, target) pair")
+    examples = _as_examples(examples)
+    w_q, w_k, n_pairs = check_projections(w_q, w_k, examples)
     d_k = w_q.shape[1]
     loss = 0.0
     grad_q = np.zeros_like(w_q)
     grad_k = np.zeros_like(w_k)
     for ex in examples:
-        if ex.x.shape[1] != w_q.shape[0]:
-            raise ValueError(
-                f"x has shape {ex.x.shape} (d={ex.x.shape[1]}) but w_q has shape "
-                f"{w_q.shape} (d={w_q.shape[0]})"
-            )
         queries = ex.x @ w_q  # (seq_len, d_k)
         keys = ex.x @ w_k  # (seq_len, d_k)
         _, weights = scaled_dot_product_attention(queries, keys, keys)  # (seq_len, seq_len)
@@ -332,7 +312,7 @@ def train_projections(
     learning_rate : float, default=0.5
         Step size: ``w <- w - learning_rate * dL/dw``.
     seed : int, default=0
-        Seed for :func:`init_projections` when no starting matrices are given. Training
+        Seed for :func:`random_projections` when no starting matrices are given. Training
         itself has no randomness, so the same seed gives the same result.
     w_q, w_k : ndarray of shape (d, d_k), optional
         Starting matrices (they are copied, not changed in place).
@@ -362,23 +342,14 @@ def train_projections(
     >>> bool(losses[-1] < losses[0])
     True
     """
-    examples = list(examples)
-    if not examples:
-        raise ValueError("examples is empty: give at least one TrainingExample to train on")
-    steps = _whole_number(steps, "steps", minimum=0)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
-        raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a finite number above 0, got {learning_rate}")
+    examples = _as_examples(examples)
+    steps = check_training(examples, steps, learning_rate)
     if (w_q is None) != (w_k is None):
         raise ValueError("give both w_q and w_k, or neither")
     if w_q is None:
-        d_k = _whole_number(d_k, "d_k", minimum=1)
-        w_q, w_k = init_projections(examples[0].x.shape[1], d_k, seed=seed)
+        w_q, w_k = random_projections(examples[0].x.shape[1], d_k, seed=seed)
     w_q = np.array(w_q, dtype=np.float64)  # copies: the caller's arrays stay as they were
     w_k = np.array(w_k, dtype=np.float64)
-    if w_q.ndim == 2 and w_q.shape[1] == 0:
-        raise ValueError(f"d_k is 0 (w_q has shape {w_q.shape}): queries need a feature")
     losses = np.empty(steps + 1)
     losses[0], grads = loss_and_grads(w_q, w_k, examples)  # shape errors surface here
     for step in range(1, steps + 1):
@@ -398,10 +369,17 @@ def train_projections(
     return TrainingResult(w_q, w_k, losses)
 
 
-def _whole_number(value, name, minimum):
-    """``value`` as an int if it is a whole number >= ``minimum``; else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+def _as_examples(examples):
+    """Return ``examples`` as a list of TrainingExample; TypeError for anything else."""
+    if isinstance(examples, TrainingExample):
+        return [examples]
+    if isinstance(examples, str) or not hasattr(examples, "__iter__"):
+        raise TypeError(f"examples must be a list of TrainingExample, got {examples!r:.60}")
+    examples = list(examples)
+    for example in examples:
+        if not isinstance(example, TrainingExample):
+            raise TypeError(
+                "examples must be TrainingExample objects (verb_object_examples() makes "
+                f"them), got {type(example).__name__} {example!r:.60}"
+            )
+    return examples

@@ -22,8 +22,12 @@ to a temporary name and renamed, the meta file last, so two kernels cannot see a
 import hashlib
 import json
 import os
+import shutil
 import stat
+import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +73,7 @@ def cache_dir():
 
 
 def cache_paths(source):
+    """Return the paths of the three cache files of ``source``, by kind."""
     folder = cache_dir()
     return {
         "vectors": folder / f"{source}.vectors.npy",
@@ -78,7 +83,7 @@ def cache_paths(source):
 
 
 def text_identity(path):
-    """What a cache records about its text file: resolved path, size, mtime (ns)."""
+    """Return what a cache records about its text file: resolved path, size, mtime (ns)."""
     st = os.stat(path)
     return {
         "text_path": str(Path(path).resolve()),
@@ -130,7 +135,11 @@ def _read_meta(path, source):
 
 
 def _map_vectors(path, n_words, dim):
-    """Memory-map the .npy file read-only after checking its header and exact size."""
+    """Memory-map the .npy file after checking its header and exact size.
+
+    The map is copy-on-write (``mode="c"``): the vectors may be changed in memory, as those
+    of a freshly parsed table can, while the file on disk stays as it is.
+    """
     f = open_regular(path)
     try:
         try:
@@ -149,7 +158,7 @@ def _map_vectors(path, n_words, dim):
         size = os.fstat(f.fileno()).st_size
         if size != offset + n_words * dim * 4:
             raise CacheInvalid(f"vectors file has {size} bytes, not {offset + n_words * dim * 4}")
-        return np.memmap(f, dtype=np.float32, mode="r", offset=offset, shape=(n_words, dim))
+        return np.memmap(f, dtype=np.float32, mode="c", offset=offset, shape=(n_words, dim))
     finally:
         f.close()  # the memory map keeps its own reference to the file's pages
 
@@ -205,27 +214,141 @@ def cache_looks_intact(source):
         return False
 
 
-def _atomic_write(path, data):
-    """Write ``data`` (bytes, or a function of the open binary file) to a temporary file in
-    the same folder, then rename it over ``path`` (which replaces a symlink or FIFO there)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _lock(fd):
+    """Lock the open file ``fd`` for this process (POSIX); a killed process loses its lock."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            if callable(data):
-                data(f)
-            else:
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        import fcntl
+    except ImportError:  # Windows: a file open elsewhere cannot be deleted, which is enough
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class _Temporary:
+    """A new temporary file, locked while this process writes it; see private_temporary."""
+
+    def __init__(self, folder, prefix):
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
+        _lock(fd)
+        self.path = Path(name)
+        self.file = os.fdopen(fd, "wb")
+        self.committed = False
+
+    def commit(self, target, mode=None):
+        """Write the file out and rename it to ``target`` (a folder there is removed first)."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        if mode is not None:
+            os.chmod(self.path, mode)
+        try:
+            if stat.S_ISDIR(os.lstat(target).st_mode):  # damage at a file's name: clear it
+                shutil.rmtree(target)
+        except FileNotFoundError:
+            pass
+        if sys.platform == "win32":  # Windows renames only closed files
+            self.file.close()
+        os.replace(self.path, target)  # POSIX: still locked while it takes its name
+        self.committed = True
+        self.file.close()
+
+
+@contextmanager
+def private_temporary(folder, prefix):
+    """Yield a locked temporary file ``<prefix>*.tmp`` in ``folder``; remove it on failure.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where the file is made (the same folder as its target, so the rename is atomic).
+    prefix : str
+        The start of its name; :func:`remove_leftovers` finds what a killed run left.
+
+    Yields
+    ------
+    _Temporary
+        ``.file`` (open for binary writing), ``.path``, and ``.commit(target, mode=None)``
+        which renames it into place.
+    """
+    temporary = _Temporary(folder, prefix)
+    try:
+        yield temporary
+    finally:
+        temporary.file.close()
+        if not temporary.committed:
+            temporary.path.unlink(missing_ok=True)
+
+
+def remove_leftovers(folder, prefix, min_age_s=1.0):
+    """Delete the temporary files ``<prefix>*.tmp`` a killed run left in ``folder``.
+
+    A file still being written is kept: its writer holds a lock on it (POSIX), or it cannot
+    be deleted while open (Windows). Files younger than ``min_age_s`` are kept too (a writer
+    takes its lock just after creating the file). Never raises.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+    prefix : str
+    min_age_s : float, default 1.0
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = Path(folder, name)
+        try:
+            if _is_abandoned(path, min_age_s):
+                path.unlink()
+                removed.append(path)
+        except OSError:  # in use (Windows), gone meanwhile, or not ours to delete
+            continue
+    return removed
+
+
+def _is_abandoned(path, min_age_s):
+    """Return True if ``path`` is an old regular file that no process holds locked."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return True  # nothing of ours is a link: a link here is only in the way
+    if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < min_age_s:
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return True  # Windows: unlink fails on a file still open, which keeps it
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a live writer
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path, data):
+    """Write ``data`` (bytes, or a function of the open binary file) to ``path`` atomically.
+
+    The data goes to a locked temporary file in the same folder, which is then renamed over
+    ``path``, replacing whatever is there (a damaged file, a symlink, a FIFO, a folder).
+    """
+    remove_leftovers(path.parent, f".{path.name}.")
+    with private_temporary(path.parent, f".{path.name}.") as temporary:
+        if callable(data):
+            data(temporary.file)
+        else:
+            temporary.file.write(data)
         # mkstemp makes the file private (0600); give it the usual mode for new files, so a
         # cache built once on a shared machine serves every user who may read the folder.
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        temporary.commit(path, mode=0o666 & ~umask)
 
 
 def write_cache(source, identity, words, vectors):

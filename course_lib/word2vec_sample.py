@@ -1,28 +1,25 @@
-"""word2vec_sample: find it, download it, parse its text file strictly, cache it.
+"""word2vec_sample: find it, unzip it, load it; never let a damaged zip break anything else.
 
 nltk distributes the 300-d sample of Google News word2vec as ``models/word2vec_sample.zip``
 holding ``word2vec_sample/pruned.word2vec.txt``. This module looks for it in nltk's data
 folders (``NLTK_DATA`` first), without importing nltk unless it is already imported (then its
-``nltk.data.path`` is honoured, with the user's changes), and without ever letting a damaged
-zip break anything else. The download is its own (``urllib``, imported only then; an
-explicit timeout on every network operation, a progress line), so a silent network fails in
-under a minute.
+``nltk.data.path`` is honoured, with the user's changes). Any damage to a zip, wherever it is
+in the file, is reported as :class:`DamagedDownloadError` naming the file, and
+``download=True`` replaces it; listing what is available never raises.
 
-The text file is parsed by a strict reader that names the file and line of any fault; the
-result is cached by :mod:`course_lib.word2vec_cache`. Only stdlib and numpy are imported.
+The download (:mod:`course_lib.word2vec_download`) always ends: a deadline, a minimum rate, a
+size cap from the expected file. The text is parsed by :mod:`course_lib.word2vec_text` and
+cached by :mod:`course_lib.word2vec_cache`. Only stdlib and numpy are imported.
 """
 
 import os
 import stat
 import sys
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from course_lib import word2vec_cache
+from course_lib.word2vec_text import parse_text
 
 SOURCE = "word2vec_sample"
 TEXT_RELPATH = Path("models", "word2vec_sample", "pruned.word2vec.txt")
@@ -32,10 +29,13 @@ DOWNLOAD_URL = (
     "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/packages/models/word2vec_sample.zip"
 )
 URL_ENV = "COURSE_LIB_WORD2VEC_URL"  # another address (a mirror, or a test's local server)
-#: Seconds allowed for each network operation (connect, each read). Connecting and the first
-#: byte together take at most twice this, so a network that never answers fails within 40 s.
-DOWNLOAD_TIMEOUT_S = 20.0
-MAX_TEXT_BYTES = 2 << 30  # refuse to unpack a "text file" bigger than 2 GB
+#: The sizes nltk's index lists for word2vec_sample (``size`` and ``unzipped_size``).
+EXPECTED_ZIP_BYTES = 49_396_025
+EXPECTED_TEXT_BYTES = 138_432_415
+#: A download may not exceed this (an endless body is cut off here) ...
+MAX_ZIP_BYTES = 2 * EXPECTED_ZIP_BYTES
+#: ... nor its text file this, once unzipped (a zip bomb is refused before it is unpacked).
+MAX_TEXT_BYTES = 2 * EXPECTED_TEXT_BYTES
 
 
 class EmbeddingsNotFoundError(FileNotFoundError):
@@ -43,14 +43,35 @@ class EmbeddingsNotFoundError(FileNotFoundError):
 
 
 class DamagedDownloadError(EmbeddingsNotFoundError):
-    """A downloaded word2vec_sample.zip is there but is not a readable zip of the text."""
+    """A downloaded word2vec_sample.zip is there but is not a readable zip of the text.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The damaged file.
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path, problem):
+        super().__init__(
+            f"The downloaded word2vec_sample file {path} is damaged: {problem}.\n"
+            "Replace it with a fresh download:\n"
+            '    load_embeddings("word2vec_sample", download=True)\n'
+            'The offline default load_embeddings("bundled") is not affected.'
+        )
+        self.path, self.problem = path, problem
+
+    def __reduce__(self):
+        """Rebuild from the path and the problem (exceptions cross processes pickled)."""
+        return type(self), (self.path, self.problem)
 
 
 # ------------------------------------------------------------------------------ finding
 
 
 def search_path():
-    """nltk's data folders: ``nltk.data.path`` if nltk is imported, else the same default."""
+    """Return nltk's data folders: ``nltk.data.path`` if nltk is imported, else its default."""
     nltk = sys.modules.get("nltk")
     data = getattr(nltk, "data", None)
     if data is not None and isinstance(getattr(data, "path", None), list):
@@ -87,18 +108,31 @@ def _is_regular(path):
 
 
 def zip_problem(zip_path):
-    """None if ``zip_path`` is a readable zip holding the text file, else what is wrong."""
+    """Return None if ``zip_path`` looks like a readable zip of the text, else what is wrong.
+
+    Reads only the zip's directory and the text's local header (fast); damage in the
+    compressed data shows when it is unzipped (:func:`_unzip`). Never raises: zipfile meets
+    damage with many exception types (BadZipFile, NotImplementedError for an unknown
+    compression method or version, RuntimeError for a flag saying "encrypted", OSError or
+    ValueError for an offset out of the file, ...).
+    """
     import zipfile
 
     try:
         with zipfile.ZipFile(zip_path) as archive:
             info = archive.getinfo(ZIP_MEMBER)
+            with archive.open(info):  # reads and checks the local header, not the data
+                pass
     except KeyError:
         return f"it does not contain {ZIP_MEMBER}"
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        return f"it is not a readable zip file ({err})"
+    except Exception as err:  # noqa: BLE001 (any damage; listed in the docstring)
+        return f"it is not a readable zip file ({type(err).__name__}: {err})"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return f"its compression method {info.compress_type} is not one nltk uses"
+    if info.flag_bits & 0x1:
+        return "its text file is marked as encrypted"
     if info.file_size > MAX_TEXT_BYTES:
-        return f"its text file claims {info.file_size} bytes"
+        return f"its text file claims {info.file_size} bytes, more than {MAX_TEXT_BYTES}"
     return None
 
 
@@ -120,7 +154,7 @@ def find():
 
 
 def is_available():
-    """True if a load would work without a download; cheap and never raises."""
+    """Return True if a load would work without a download; cheap and never raises."""
     text, zip_path = find()
     if text is not None:
         return True
@@ -130,48 +164,62 @@ def is_available():
 
 
 def _unzip(zip_path):
-    """Extract only the text file from the zip beside it (atomically); return its path."""
+    """Extract only the text file from the zip beside it (atomically); return its path.
+
+    Raises DamagedDownloadError for any damage the zip's data shows while it is read
+    (a bad CRC, a broken deflate stream, a text longer than it claims, ...).
+    """
     problem = zip_problem(zip_path)
     if problem is not None:
-        raise DamagedDownloadError(_damaged_message(zip_path, problem))
+        raise DamagedDownloadError(zip_path, problem)
     import zipfile
-    import zlib
 
     target = zip_path.parent / "word2vec_sample" / "pruned.word2vec.txt"
     print(f"Unzipping {zip_path} (once) ...", flush=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".pruned.", suffix=".tmp")
-    except OSError as err:
-        raise EmbeddingsNotFoundError(
-            f"Cannot unzip {zip_path} into {target.parent} ({err.strerror}). Unzip it into "
-            "a folder you can write to and add that folder to NLTK_DATA."
-        ) from err
-    try:
-        with zipfile.ZipFile(zip_path) as archive, archive.open(ZIP_MEMBER) as src:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-        os.replace(tmp, target)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # the zip's data is damaged
-        Path(tmp).unlink(missing_ok=True)
-        raise DamagedDownloadError(_damaged_message(zip_path, str(err))) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        word2vec_cache.remove_leftovers(target.parent, ".pruned.")
+        with word2vec_cache.private_temporary(target.parent, ".pruned.") as out:
+            try:
+                _copy_member(zipfile.ZipFile(zip_path), out.file)
+            except _ZipDamage as err:
+                raise DamagedDownloadError(zip_path, str(err)) from err
+            out.commit(target)
+    except EmbeddingsNotFoundError:
         raise
+    except OSError as err:  # writing: a full disk, a read-only folder, a folder in the way
+        raise EmbeddingsNotFoundError(
+            f"Cannot unzip {zip_path} into {target.parent} ({err}). Unzip it into a "
+            "folder you can write to and add that folder to NLTK_DATA."
+        ) from err
     return target
 
 
-def _damaged_message(zip_path, problem):
-    return (
-        f"The downloaded word2vec_sample file {zip_path} is damaged: {problem}.\n"
-        f"Delete it (rm {str(zip_path)!r}) and download again with\n"
-        '    load_embeddings("word2vec_sample", download=True)\n'
-        'The offline default load_embeddings("bundled") is not affected.'
-    )
+class _ZipDamage(Exception):
+    """What reading the zip's data raised, whatever its type (writing errors are apart)."""
+
+
+def _read_zip(step):
+    """Return ``step()``, turning anything it raises into _ZipDamage."""
+    try:
+        return step()
+    except Exception as err:  # noqa: BLE001 (any damage: see zip_problem)
+        raise _ZipDamage(f"{type(err).__name__}: {err}") from err
+
+
+def _copy_member(archive, out):
+    """Copy the text member of ``archive`` to ``out``, at most MAX_TEXT_BYTES of it."""
+    written = 0
+    with archive, _read_zip(lambda: archive.open(ZIP_MEMBER)) as src:
+        while chunk := _read_zip(lambda: src.read(1 << 20)):
+            written += len(chunk)
+            if written > MAX_TEXT_BYTES:
+                raise _ZipDamage(f"its text file is longer than {MAX_TEXT_BYTES} bytes")
+            out.write(chunk)
 
 
 def not_found_message():
+    """Return what to tell a student whose machine has no word2vec_sample."""
     return (
         "The word2vec_sample vectors (300-d, about 100 MB) are not on this machine.\n"
         "Download them once with\n"
@@ -185,188 +233,96 @@ def not_found_message():
 
 
 def download_folder():
-    """nltk's choice: the first existing writable data folder, else ~/nltk_data."""
+    """Return the folder nltk would download into: the first writable one, else ~/nltk_data."""
     for folder in search_path():
         if folder.is_dir() and os.access(folder, os.W_OK):
             return folder
     return Path(os.path.expanduser("~/nltk_data"))
 
 
-def download(url=None, timeout=None):
-    """Fetch word2vec_sample.zip and unzip its text file; return the text file's path.
+def download_and_unzip(url=None):
+    """Fetch word2vec_sample.zip, replacing any zip there, and unzip its text file.
 
-    Every network operation has ``timeout`` seconds (default ``DOWNLOAD_TIMEOUT_S``); any
-    failure raises EmbeddingsNotFoundError at once, and no partial file is left behind.
+    The limits of :mod:`course_lib.word2vec_download` apply (a deadline, a minimum rate, at
+    most ``MAX_ZIP_BYTES``). Any failure raises EmbeddingsNotFoundError, and no partial
+    file is left behind.
+
+    Parameters
+    ----------
+    url : str, optional
+        Default: ``$COURSE_LIB_WORD2VEC_URL``, else nltk's address ``DOWNLOAD_URL``.
+
+    Returns
+    -------
+    pathlib.Path
+        The unzipped text file.
+
+    Raises
+    ------
+    EmbeddingsNotFoundError
+        The download failed, broke a limit, or brought a damaged zip (then deleted).
     """
+    from course_lib import word2vec_download
+
     url = url or os.environ.get(URL_ENV) or DOWNLOAD_URL
-    timeout = DOWNLOAD_TIMEOUT_S if timeout is None else timeout
     zip_path = download_folder() / ZIP_RELPATH
-    print(f"Downloading word2vec_sample (once; the size is shown below) from {url}", flush=True)
+    print(
+        f"Downloading word2vec_sample ({EXPECTED_ZIP_BYTES / 1e6:.1f} MB, once) from {url}",
+        flush=True,
+    )
     try:
         zip_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=".word2vec_sample.", suffix=".tmp")
-    except OSError as err:
+        word2vec_download.fetch(url, zip_path, max_bytes=MAX_ZIP_BYTES)
+    except word2vec_download.DownloadError as err:
         raise EmbeddingsNotFoundError(
-            f"Cannot write to {zip_path.parent} ({err}); set NLTK_DATA to a writable folder."
-        ) from err
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _fetch(url, out, timeout)
-        os.replace(tmp, zip_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    problem = zip_problem(zip_path)
-    if problem is not None:
-        zip_path.unlink(missing_ok=True)
-        raise EmbeddingsNotFoundError(
-            f"Download of word2vec_sample failed: what {url} sent is damaged ({problem}).\n"
-            'Try again later, or use the offline vectors: load_embeddings("bundled").'
-        )
-    return _unzip(zip_path)
-
-
-def _fetch(url, out, timeout):
-    """Copy the body at ``url`` to ``out`` with a progress line; EmbeddingsNotFoundError."""
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    start = time.monotonic()
-    try:
-        opener = urllib.request.build_opener()  # reads the proxy variables of this moment
-        with opener.open(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0)
-            done, next_report = 0, 0
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                done += len(chunk)
-                if done >= next_report or done == total:  # every tenth, or every 8 MB
-                    of = f" of {total / 1e6:.1f} MB ({100 * done // total}%)" if total else " MB"
-                    print(f"  {done / 1e6:.1f}{of}", flush=True)
-                    next_report = done + (total // 10 if total else 8 << 20)
-            if total and done != total:
-                raise OSError(f"the connection closed after {done} of {total} bytes")
-    except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, timeouts
-        seconds = time.monotonic() - start
-        reason = err
-        if isinstance(err, urllib.error.URLError) and not isinstance(err, urllib.error.HTTPError):
-            reason = err.reason  # "timed out", "Connection refused", ...
-        raise EmbeddingsNotFoundError(
-            f"Download of word2vec_sample failed after {seconds:.0f} s: {reason} ({url}).\n"
+            f"Download of word2vec_sample failed: {err} ({url}).\n"
             'Check the network, or use the offline vectors: load_embeddings("bundled").'
         ) from err
-
-
-# ----------------------------------------------------------------------------- parsing
-
-
-def _line_error(path, line_no, what):
-    return ValueError(f"{path}, line {line_no}: {what}. This word2vec text file is damaged.")
-
-
-def parse_text(path):
-    """Read a word2vec text file strictly: ``(words, vectors)``, vectors (n, d) float32.
-
-    The header is ``"<count> <dim>"``; each line is a word and ``dim`` finite numbers,
-    separated by single spaces. A UTF-8 byte-order mark before the header is skipped. If a
-    word appears twice, the first vector is kept and a RuntimeWarning names both lines.
-    Any other fault raises ValueError naming the file and the line: bytes that are not
-    UTF-8, a bad header, a short or long line, a value that is not a number or not finite,
-    fewer or more lines than the header says.
-    """
-    path = Path(path)
+    except OSError as err:
+        raise EmbeddingsNotFoundError(
+            f"Cannot write {zip_path} ({err}); set NLTK_DATA to a writable folder."
+        ) from err
     try:
-        f = word2vec_cache.open_regular(path.resolve())  # a symlinked text file is fine
-    except word2vec_cache.CacheInvalid as err:
-        raise ValueError(f"{path} cannot be read as a word2vec text file: {err}") from None
-    with f:
-        size = os.fstat(f.fileno()).st_size
-        header = f.readline()
-        if not header:
-            raise ValueError(f"{path} is empty: a word2vec text file starts with '<count> <dim>'.")
-        header = _decode(path, 1, header.removeprefix(b"\xef\xbb\xbf"))
-        fields = header.split()
-        if len(fields) != 2 or not all(x.isascii() and x.isdigit() for x in fields):
-            raise _line_error(path, 1, f"the header {header.strip()[:60]!r} is not '<count> <dim>'")
-        count, dim = int(fields[0]), int(fields[1])
-        if count < 1 or dim < 1:
-            raise _line_error(path, 1, f"the header says {count} words of {dim} values")
-        if count * 2 * dim > size:  # each value needs a digit and a space at least
-            raise _line_error(
-                path,
-                1,
-                f"the header says {count} words of {dim} values; {size} bytes cannot hold them",
-            )
-        words = []
-        index = {}
-        vectors = np.empty((count, dim), dtype=np.float32)  # (count, dim)
-        line_no = 1
-        for raw in f:
-            line_no += 1
-            if len(words) == count:
-                if raw.strip():
-                    raise _line_error(
-                        path, line_no, f"more lines than the {count} words the header says"
-                    )
-                continue
-            parts = _decode(path, line_no, raw).rstrip().split(" ")
-            if len(parts) != dim + 1:
-                what = "is empty" if parts == [""] else f"has {len(parts) - 1} values, not {dim}"
-                if not raw.endswith(b"\n"):
-                    what += " (the last line is cut short)"
-                raise _line_error(path, line_no, f"the line {what}")
-            try:
-                row = np.array(parts[1:], dtype=np.float32)  # (dim,)
-            except ValueError as err:
-                raise _line_error(path, line_no, f"a value is not a number ({err})") from None
-            if not np.isfinite(row).all():
-                raise _line_error(
-                    path, line_no, f"the vector of {parts[0]!r} has a nan or inf value"
-                )
-            word = parts[0]
-            if word in index:
-                warnings.warn(
-                    f"{path}: {word!r} appears on line {index[word]} and again on line "
-                    f"{line_no}; the first is kept.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                count -= 1
-                continue
-            index[word] = line_no
-            vectors[len(words)] = row
-            words.append(word)
-        if len(words) < count:
-            raise _line_error(
-                path,
-                line_no + 1,
-                f"the file ends after {len(words)} of the {count} words the header says",
-            )
-    return words, vectors[:count]
-
-
-def _decode(path, line_no, raw):
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise _line_error(
-            path, line_no, f"byte 0x{raw[err.start]:02x} at column {err.start + 1} is not UTF-8"
-        ) from None
+        return _unzip(zip_path)
+    except DamagedDownloadError as err:
+        zip_path.unlink(missing_ok=True)
+        raise EmbeddingsNotFoundError(
+            f"Download of word2vec_sample failed: what {url} sent is damaged "
+            f"({err.problem}).\n"
+            'Try again later, or use the offline vectors: load_embeddings("bundled").'
+        ) from err
 
 
 # ----------------------------------------------------------------------------- loading
 
 
-def load(download_if_missing):
-    """``(words, vectors)`` of word2vec_sample: from the cache if it is the found file's."""
+def load(download=False):
+    """Return ``(words, vectors)`` of word2vec_sample: from the cache if it is the found file's.
+
+    Parameters
+    ----------
+    download : bool, default False
+        Fetch the zip if it is missing or damaged (:func:`download_and_unzip`).
+
+    Returns
+    -------
+    words : list of str
+    vectors : ndarray of shape (n_words, 300), float32, writable
+        From the cache: a copy-on-write memory map of it.
+
+    Raises
+    ------
+    EmbeddingsNotFoundError, DamagedDownloadError, ValueError
+        As :func:`course_lib.embeddings.load_embeddings` says.
+    """
     text, zip_path = find()
     if text is None and zip_path is not None:
-        problem = zip_problem(zip_path)
-        if problem is None:
+        try:
             text = _unzip(zip_path)
-        elif not download_if_missing:
-            raise DamagedDownloadError(_damaged_message(zip_path, problem))
+        except DamagedDownloadError:
+            if not download:
+                raise
+            print(f"{zip_path} is damaged; downloading it again.", flush=True)
     identity = word2vec_cache.text_identity(text) if text is not None else None
     try:
         cached = word2vec_cache.read_cache(SOURCE, identity)
@@ -378,9 +334,9 @@ def load(download_if_missing):
     if cached is not None:
         return cached
     if text is None:
-        if not download_if_missing:
+        if not download:
             raise EmbeddingsNotFoundError(not_found_message())
-        text = download()
+        text = download_and_unzip()
         identity = word2vec_cache.text_identity(text)
     print(f"Reading {text} (slow, only this once; later loads use a cache) ...", flush=True)
     words, vectors = parse_text(text)

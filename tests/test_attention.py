@@ -14,7 +14,6 @@ from course_lib.attention import (
     dot_product_attention,
     scaled_dot_product_attention,
     softmax,
-    softmax_jacobian,
 )
 
 finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
@@ -241,11 +240,11 @@ def test_causal_mask_blocks_the_future():
     _, w = scaled_dot_product_attention(x, x, x, mask=causal_mask(4))
     assert (np.triu(w, k=1) == 0).all()
     assert w[0, 0] == 1.0
-    with pytest.raises(ValueError, match="positive whole number"):
+    with pytest.raises(ValueError, match="seq_len must be at least 1, got 0"):
         causal_mask(0)
 
 
-# --- entropy and Jacobian ------------------------------------------------------------------
+# --- entropy and the softmax's derivative ---------------------------------------------------
 
 
 @given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 6)), elements=finite))
@@ -254,19 +253,76 @@ def test_entropy_is_between_zero_and_log_n(scores):
     assert (h >= -1e-12).all() and (h <= math.log(scores.shape[-1]) + 1e-9).all()
 
 
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 6)), elements=finite))
+def test_masked_keys_add_nothing_to_the_entropy(scores):
+    """A weight of exactly 0 (a masked key) counts as 0 · log 0 = 0, never NaN."""
+    weights = softmax(scores)
+    padded = np.concatenate([weights, np.zeros((len(weights), 2))], axis=-1)  # two masked keys
+    np.testing.assert_allclose(attention_entropy(padded), attention_entropy(weights), atol=1e-12)
+
+
 def test_entropy_rejects_negative_weights():
     with pytest.raises(ValueError, match="non-negative"):
         attention_entropy(np.array([1.5, -0.5]))
 
 
-def test_softmax_jacobian_matches_finite_differences():
-    rng = np.random.default_rng(6)
-    z = rng.normal(size=5)
-    eps = 1e-6
-    numeric = np.stack(
-        [(softmax(z + eps * e) - softmax(z - eps * e)) / (2 * eps) for e in np.eye(5)], axis=1
+def _numerical_jacobian(z, eps=1e-6):
+    """d softmax(z)_i / d z_j by central differences of course_lib's softmax."""
+    return np.stack(
+        [(softmax(z + eps * e) - softmax(z - eps * e)) / (2 * eps) for e in np.eye(len(z))],
+        axis=1,
     )
-    np.testing.assert_allclose(softmax_jacobian(softmax(z)), numeric, atol=1e-9)
+
+
+def test_softmax_derivative_is_diag_p_minus_p_p_transposed():
+    """The Jacobian notebook 03 states (∂A_i/∂s_j = A_i(δ_ij − A_j)) is softmax's own: checked
+    on course_lib's softmax by finite differences. (softmax_jacobian itself left the package:
+    no notebook calls it and one product with it answers notebook 03's exercise.)"""
+    z = np.random.default_rng(6).normal(size=5)
+    p = softmax(z)
+    np.testing.assert_allclose(_numerical_jacobian(z), np.diag(p) - np.outer(p, p), atol=1e-9)
+    saturated = _numerical_jacobian(np.array([30.0, 0.0, 0.0]))
+    assert np.abs(saturated).max() < 1e-12  # one-hot: no gradient reaches the scores
+
+
+@pytest.mark.torch
+def test_softmax_derivative_agrees_with_torch_autograd():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (make test installs it)")
+    z = np.random.default_rng(8).normal(size=6)
+    theirs = torch.autograd.functional.jacobian(
+        lambda t: torch.softmax(t, dim=-1), torch.from_numpy(z)
+    ).numpy()
+    np.testing.assert_allclose(_numerical_jacobian(z), theirs, atol=1e-9)
+
+
+def test_no_softmax_jacobian_in_the_package():
+    import course_lib.attention
+
+    assert not hasattr(course_lib.attention, "softmax_jacobian")
+    assert "softmax_jacobian" not in course_lib.attention.__all__
+
+
+@pytest.mark.parametrize("axis", [None, 1.0, True, "0", (0, 1)])
+def test_softmax_axis_must_be_one_whole_number(axis):
+    """The issue: softmax(x, axis=None) raised "'<=' not supported"."""
+    with pytest.raises(TypeError, match=r"axis must be a whole number naming one axis"):
+        softmax(np.zeros((2, 3)), axis=axis)
+    with pytest.raises(TypeError, match=r"axis must be a whole number"):
+        attention_entropy(np.full((2, 3), 1 / 3), axis=axis)
+
+
+def test_softmax_axis_may_be_a_numpy_integer():
+    np.testing.assert_allclose(softmax(np.zeros((2, 4)), axis=np.int64(0)), 0.5)
+
+
+@pytest.mark.parametrize(
+    ("seq_len", "error"),
+    [(0, ValueError), (-2, ValueError), (2.5, TypeError), ("3", TypeError), (True, TypeError)],
+)
+def test_causal_mask_needs_a_whole_number(seq_len, error):
+    with pytest.raises(error, match="seq_len must be"):
+        causal_mask(seq_len)
+    assert causal_mask(np.int64(2)).shape == (2, 2)
 
 
 # --- agreement with PyTorch ------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The checks of scripts/build_lite.py that run without a network or a browser.
+"""The checks of the site's build (scripts/build_lite.py, lite_pyodide.py, lite_wheels.py)
+that run without a network or a browser.
 
 - Pyodide's package files from the carrier: a file whose sha256 differs from the official
   lock, or that is missing, stops the build; matching files are copied with their
@@ -11,22 +12,26 @@
 import hashlib
 import importlib.util
 import json
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
 spec = importlib.util.spec_from_file_location("build_lite", ROOT / "scripts" / "build_lite.py")
 build_lite = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(build_lite)
+lite_pyodide = build_lite.lite_pyodide
+lite_wheels = build_lite.lite_wheels
 
 
 def fake_release(tmp_path, tamper=None, leave_out=None):
     """(lock, carrier zip, core folder) for a tiny fake Pyodide release."""
     files = {"alpha": b"alpha bytes", "beta_pkg": b"beta bytes", "gamma": b"unused"}
     depends = {"alpha": ["Beta_Pkg"], "beta_pkg": [], "gamma": []}
-    lock = {"info": {"version": build_lite.PYODIDE_VERSION}, "packages": {}}
+    lock = {"info": {"version": lite_pyodide.PYODIDE_VERSION}, "packages": {}}
     for name, data in files.items():
         lock["packages"][name] = {
             "file_name": f"{name}-1.0-py3-none-any.whl",
@@ -41,25 +46,29 @@ def fake_release(tmp_path, tamper=None, leave_out=None):
                 continue
             if name == tamper:
                 data += b"!"
-            member = build_lite.CARRIER_PYODIDE_DIR + lock["packages"][name]["file_name"]
+            member = lite_pyodide.CARRIER_PYODIDE_DIR + lock["packages"][name]["file_name"]
             archive.writestr(member, data)
     core = tmp_path / "core"
     core.mkdir()
-    for name in build_lite.PYODIDE_CORE:
+    for name in lite_pyodide.PYODIDE_CORE:
         (core / name).write_text(name)
     return lock, carrier, core
 
 
 @pytest.fixture
 def only_alpha(monkeypatch):
-    monkeypatch.setattr(build_lite, "PYODIDE_PACKAGES", ["alpha"])
+    monkeypatch.setattr(lite_pyodide, "PYODIDE_PACKAGES", ["alpha"])
 
 
 def test_matching_files_are_copied_with_their_dependencies(tmp_path, only_alpha):
     lock, carrier, core = fake_release(tmp_path)
     target = tmp_path / "site" / "pyodide"
-    copied = build_lite.install_pyodide(core, lock, carrier, target)
+    copied = lite_pyodide.install_pyodide(core, lock, carrier, target)
     assert [name for name, _ in copied] == ["alpha", "beta_pkg"]
+    assert [entry for _, entry in copied] == [
+        lock["packages"]["alpha"],
+        lock["packages"]["beta_pkg"],
+    ]
     assert (target / "beta_pkg-1.0-py3-none-any.whl").read_bytes() == b"beta bytes"
     assert not (target / "gamma-1.0-py3-none-any.whl").exists()
     assert (target / "pyodide.asm.wasm").read_text() == "pyodide.asm.wasm"
@@ -68,19 +77,19 @@ def test_matching_files_are_copied_with_their_dependencies(tmp_path, only_alpha)
 def test_a_tampered_file_stops_the_build(tmp_path, only_alpha):
     lock, carrier, core = fake_release(tmp_path, tamper="beta_pkg")
     with pytest.raises(SystemExit, match="sha256 mismatch for beta_pkg-1.0"):
-        build_lite.install_pyodide(core, lock, carrier, tmp_path / "site" / "pyodide")
+        lite_pyodide.install_pyodide(core, lock, carrier, tmp_path / "site" / "pyodide")
 
 
 def test_a_missing_file_stops_the_build(tmp_path, only_alpha):
     lock, carrier, core = fake_release(tmp_path, leave_out="beta_pkg")
     with pytest.raises(SystemExit, match="not in the carrier"):
-        build_lite.install_pyodide(core, lock, carrier, tmp_path / "site" / "pyodide")
+        lite_pyodide.install_pyodide(core, lock, carrier, tmp_path / "site" / "pyodide")
 
 
 def test_an_unknown_package_stops_the_build(tmp_path):
     lock, _, _ = fake_release(tmp_path)
     with pytest.raises(SystemExit, match="no package 'delta'"):
-        build_lite.package_closure(lock, ["alpha", "delta"])
+        lite_pyodide.package_closure(lock, ["alpha", "delta"])
 
 
 def notebook(*markdown):
@@ -118,17 +127,18 @@ def test_another_outside_picture_stops_the_build(tmp_path, text):
 
 
 def test_licences_come_from_the_wheel_metadata():
-    parse = build_lite.Parser().parsestr
+    parse = lite_wheels.parse_metadata
     bsd = "Classifier: License :: OSI Approved :: BSD License\n"
-    assert build_lite.licence_of(parse("Name: x\nLicense-Expression: MIT\n" + bsd)) == "MIT"
-    assert build_lite.licence_of(parse("Name: x\n" + bsd)) == "BSD License"
-    assert build_lite.licence_of(parse("Name: x\n")) == "see the package's LICENSE file"
+    assert lite_wheels.licence_of(parse("Name: x\nLicense-Expression: MIT\n" + bsd)) == "MIT"
+    assert lite_wheels.licence_of(parse("Name: x\n" + bsd)) == "BSD License"
+    assert lite_wheels.licence_of(parse("Name: x\n")) == "see the package's LICENSE file"
 
 
-def test_the_widgets_extension_must_match_the_served_widgets(tmp_path, monkeypatch):
+def test_the_widgets_extension_must_match_the_served_widgets(tmp_path):
     venv = tmp_path / "venv"
     (venv / "lib/python3.12/site-packages/jupyterlab_widgets-3.0.17.dist-info").mkdir(parents=True)
-    monkeypatch.setattr(build_lite, "VENV", venv)
-    build_lite.check_widgets_extension([Path("jupyterlab_widgets-3.0.17-py3-none-any.whl")])
+    served = [Path("jupyterlab_widgets-3.0.17-py3-none-any.whl")]
+    lite_wheels.check_widgets_extension(served, venv)
     with pytest.raises(SystemExit, match="pin the same version"):
-        build_lite.check_widgets_extension([Path("jupyterlab_widgets-3.0.13-py3-none-any.whl")])
+        other = [Path("jupyterlab_widgets-3.0.13-py3-none-any.whl")]
+        lite_wheels.check_widgets_extension(other, venv)

@@ -1,13 +1,12 @@
-"""Tests of course_lib.embeddings: the bundled table, the word2vec_sample path and its
-cache, and sentence embedding. The bundled file's rebuild is tested in test_bundled_build.py."""
+"""Tests of course_lib.embeddings: the bundled table, the lookup table and gensim's, and
+sentence embedding. The word2vec_sample path is tested in test_word2vec_*.py (one file per
+module), the bundled file's rebuild in test_bundled_build.py."""
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,7 @@ from hypothesis import strategies as st
 
 import course_lib.embeddings as emb
 from course_lib.embeddings import (
-    EmbeddingsNotFoundError,
     SentenceEmbedding,
-    available_sources,
     embed_sentence,
     load_embeddings,
     tokenize,
@@ -158,226 +155,6 @@ def test_import_does_not_import_gensim_or_nltk():
     assert out.split() == ["False", "False"]
 
 
-# --------------------------------------------------------------------- word2vec_sample
-
-WORDS = ["steak", "coke", "drink", "eat", "Paris", "New_York", "café", "the", "i", "I"]
-
-
-def write_word2vec_text(path, words=WORDS, dim=8, seed=0):
-    """A small file in word2vec text format (header "count dim", then word + values)."""
-    rng = np.random.default_rng(seed)
-    values = rng.standard_normal((len(words), dim))
-    lines = [f"{len(words)} {dim}"]
-    lines += [
-        w + " " + " ".join(f"{v:.6f}" for v in row) for w, row in zip(words, values, strict=True)
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def w2v(tmp_path, monkeypatch):
-    """An isolated NLTK_DATA folder (nltk's layout) and cache folder; fresh memo."""
-    import nltk
-
-    nltk_home = tmp_path / "nltk_data"
-    nltk_home.mkdir()
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("NLTK_DATA", str(nltk_home))
-    monkeypatch.setenv("COURSE_LIB_CACHE", str(cache))
-    monkeypatch.setattr(nltk.data, "path", [str(nltk_home)])  # nltk read NLTK_DATA at import
-    monkeypatch.setattr(emb, "_LOADED", {})
-    text = nltk_home / "models" / "word2vec_sample" / "pruned.word2vec.txt"
-    return {"home": nltk_home, "cache": cache, "text": text}
-
-
-def gensim_parse(path):
-    from gensim.models import KeyedVectors
-
-    return KeyedVectors.load_word2vec_format(str(path), binary=False)
-
-
-def cache_files(cache):
-    return {
-        name: cache / f"word2vec_sample.{name}"
-        for name in ("vectors.npy", "words.txt", "meta.json")
-    }
-
-
-def run_fresh(w2v, code):
-    """Run code in a fresh interpreter with the test's NLTK_DATA and cache."""
-    env = dict(os.environ, NLTK_DATA=str(w2v["home"]), COURSE_LIB_CACHE=str(w2v["cache"]))
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def test_word2vec_sample_matches_gensim_parser(w2v):
-    write_word2vec_text(w2v["text"])
-    kv = load_embeddings("word2vec_sample")
-    expected = gensim_parse(w2v["text"])
-    assert kv.index_to_key == expected.index_to_key == WORDS
-    np.testing.assert_array_equal(kv.vectors, expected.vectors)
-    assert load_embeddings("word2vec_sample") is kv
-    assert "word2vec_sample" in available_sources()
-
-
-def test_first_load_writes_a_valid_cache(w2v):
-    write_word2vec_text(w2v["text"])
-    kv = load_embeddings("word2vec_sample")
-    files = cache_files(w2v["cache"])
-    assert all(p.is_file() for p in files.values())
-    assert not list(w2v["cache"].glob("*.tmp"))  # no temporary files left behind
-    np.testing.assert_array_equal(np.load(files["vectors.npy"], allow_pickle=False), kv.vectors)
-    assert files["words.txt"].read_text(encoding="utf-8").split("\n") == WORDS
-    meta = json.loads(files["meta.json"].read_text(encoding="utf-8"))
-    assert (meta["n_words"], meta["dim"]) == (len(WORDS), 8)
-    assert meta["text_size"] == w2v["text"].stat().st_size
-
-
-def test_cache_files_are_readable_by_other_users(w2v):
-    """mkstemp makes private files; the cache must follow the umask like any new file."""
-    old_umask = os.umask(0o022)
-    try:
-        write_word2vec_text(w2v["text"])
-        load_embeddings("word2vec_sample")
-    finally:
-        os.umask(old_umask)
-    for path in cache_files(w2v["cache"]).values():
-        assert path.stat().st_mode & 0o777 == 0o644, path
-
-
-FRESH_LOAD = """
-    import hashlib, sys
-    import numpy as np
-    import course_lib.word2vec_sample
-
-    def no_parsing(*args, **kwargs):
-        raise AssertionError("the word2vec text was parsed again")
-
-    course_lib.word2vec_sample.parse_text = no_parsing
-    from course_lib.embeddings import load_embeddings
-    kv = load_embeddings("word2vec_sample")
-    digest = hashlib.sha256(np.ascontiguousarray(kv.vectors).tobytes()).hexdigest()
-    print(type(kv.vectors).__name__, digest, ",".join(kv.index_to_key), "nltk" in sys.modules)
-"""
-
-
-def test_fresh_process_uses_the_cache_not_the_text(w2v):
-    write_word2vec_text(w2v["text"])
-    # Control: with no cache, a fresh process must parse, so the guard makes it fail.
-    control = run_fresh(w2v, FRESH_LOAD)
-    assert control.returncode != 0 and "parsed again" in control.stderr
-
-    kv = load_embeddings("word2vec_sample")  # parses once, writes the cache
-    mtimes = {k: p.stat().st_mtime_ns for k, p in cache_files(w2v["cache"]).items()}
-    result = run_fresh(w2v, FRESH_LOAD)
-    assert result.returncode == 0, result.stderr
-    kind, digest, words, nltk_imported = result.stdout.split()
-    assert kind == "memmap"  # read from the .npy cache, memory-mapped
-    assert nltk_imported == "False"  # the recorded text file was found without nltk
-    assert digest == hashlib.sha256(kv.vectors.tobytes()).hexdigest()
-    assert words.split(",") == WORDS
-    # The cache was read, not rewritten.
-    assert mtimes == {k: p.stat().st_mtime_ns for k, p in cache_files(w2v["cache"]).items()}
-
-
-def test_cache_works_after_the_text_is_deleted(w2v):
-    write_word2vec_text(w2v["text"])
-    expected = load_embeddings("word2vec_sample").vectors.copy()
-    w2v["text"].unlink()
-    assert "word2vec_sample" in available_sources()
-    result = run_fresh(w2v, FRESH_LOAD)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[1] == hashlib.sha256(expected.tobytes()).hexdigest()
-
-
-def _flip_byte(path):
-    data = bytearray(path.read_bytes())
-    data[-5] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
-def _truncate(path):
-    path.write_bytes(path.read_bytes()[:-16])
-
-
-def _garbage(path):
-    path.write_bytes(b"\x00not json nor npy")
-
-
-def _swap_words(path):
-    path.write_text("\n".join(reversed(WORDS)), encoding="utf-8")
-
-
-@pytest.mark.parametrize(
-    ("target", "damage"),
-    [
-        ("vectors.npy", _flip_byte),
-        ("vectors.npy", _truncate),
-        ("vectors.npy", _garbage),
-        ("words.txt", _swap_words),
-        ("words.txt", Path.unlink),
-        ("meta.json", _garbage),
-    ],
-)
-def test_damaged_cache_is_rebuilt(w2v, monkeypatch, capsys, target, damage):
-    write_word2vec_text(w2v["text"])
-    load_embeddings("word2vec_sample")
-    damage(cache_files(w2v["cache"])[target])
-    capsys.readouterr()
-
-    monkeypatch.setattr(emb, "_LOADED", {})
-    kv = load_embeddings("word2vec_sample")
-    expected = gensim_parse(w2v["text"])
-    assert kv.index_to_key == expected.index_to_key
-    np.testing.assert_array_equal(kv.vectors, expected.vectors)
-    out = capsys.readouterr().out
-    assert "Reading" in out  # it re-parsed the text
-
-    # The rebuilt cache is valid: the next load reads it (memory-mapped) without parsing.
-    monkeypatch.setattr(emb, "_LOADED", {})
-    again = load_embeddings("word2vec_sample")
-    assert isinstance(again.vectors, np.memmap)
-    np.testing.assert_array_equal(again.vectors, expected.vectors)
-    # gensim's similarity API works on the read-only memory map.
-    assert again.most_similar("steak", topn=3) == expected.most_similar("steak", topn=3)
-
-
-def test_stale_cache_is_rebuilt_when_the_text_changes(w2v, monkeypatch):
-    write_word2vec_text(w2v["text"], seed=0)
-    load_embeddings("word2vec_sample")
-    write_word2vec_text(w2v["text"], seed=1, words=WORDS[:5])
-    monkeypatch.setattr(emb, "_LOADED", {})
-    kv = load_embeddings("word2vec_sample")
-    np.testing.assert_array_equal(kv.vectors, gensim_parse(w2v["text"]).vectors)
-    assert kv.index_to_key == WORDS[:5]
-
-
-def test_missing_word2vec_sample_gives_a_helpful_error(w2v):
-    assert available_sources() == ["bundled"]
-    with pytest.raises(EmbeddingsNotFoundError) as info:
-        load_embeddings("word2vec_sample")
-    assert isinstance(info.value, FileNotFoundError)
-    message = str(info.value)
-    assert "download=True" in message
-    assert "bundled" in message and "offline" in message
-
-
-def test_embed_sentence_with_word2vec_sample_is_case_aware(w2v):
-    write_word2vec_text(w2v["text"])
-    kv = load_embeddings("word2vec_sample")
-    result = embed_sentence("paris and New_York, CAFÉ! I", kv)
-    assert result.words == ["Paris", "New_York", "café", "I"]
-    assert result.missing == ["and"]
-    np.testing.assert_array_equal(result.vectors[0], kv["Paris"])
-
-
 # ------------------------------------------------------------------------- sentences
 
 
@@ -460,3 +237,108 @@ def test_tokens_have_no_space_or_punctuation(sentence):
     for token in tokenize(sentence):
         assert token and not any(c.isspace() for c in token)
         assert not any(unicodedata.category(c).startswith("P") and c != "_" for c in token)
+
+
+# ---------------------------------------- the lookup table: numpy alone, gensim's stays apart
+
+
+def test_lookup_table_holds_the_same_words_and_vectors_as_gensims(bundled):
+    table = emb.lookup_table()
+    assert isinstance(table, emb.LookupTable) and emb.lookup_table("bundled") is table
+    assert list(table.index_to_key) == bundled.index_to_key
+    assert dict(table.key_to_index) == bundled.key_to_index
+    np.testing.assert_array_equal(table.vectors, bundled.vectors)
+    assert table.vector_size == 64 and len(table) == 21745 and "steak" in table
+    assert repr(table) == "LookupTable(21745 words x 64)"
+
+
+def test_lookup_table_is_read_only():
+    table = emb.lookup_table()
+    with pytest.raises(ValueError, match="read-only"):
+        table.vectors[0, 0] = 1.0
+    with pytest.raises(TypeError):
+        table.key_to_index["steak"] = 0
+    with pytest.raises(AttributeError):
+        table.vectors = None
+
+
+def test_changing_gensims_vectors_does_not_change_embed_sentence(monkeypatch):
+    monkeypatch.setattr(emb, "_LOADED", {})  # a KeyedVectors of this test's own
+    before = embed_sentence(SENTENCE).vectors
+    kv = load_embeddings("bundled")
+    kv.unit_normalize_all()  # the student's to change
+    np.testing.assert_allclose(np.linalg.norm(kv.vectors, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(embed_sentence(SENTENCE).vectors, before)
+    assert not np.shares_memory(kv.vectors, emb.lookup_table().vectors)
+
+
+@pytest.mark.parametrize("source", ["glove", "", None, 5])
+def test_lookup_table_names_an_unknown_source(source):
+    with pytest.raises(ValueError, match="Unknown source"):
+        emb.lookup_table(source)
+
+
+@pytest.mark.parametrize(
+    "embeddings",
+    [5, 2.5, ["steak"], {"steak": 0}, np.zeros((3, 4)), object()],
+    ids=["int", "float", "list", "dict", "array", "object"],
+)
+def test_embed_sentence_names_a_wrong_table(embeddings):
+    """The issue: embed_sentence("drink", 5) raised AttributeError."""
+    with pytest.raises(TypeError, match=r"embeddings must be a source name .* not "):
+        embed_sentence("drink", embeddings)
+
+
+def test_embed_sentence_accepts_every_kind_of_table(bundled):
+    from course_lib.vector_table import VectorTable
+
+    reference = embed_sentence(SENTENCE, bundled).vectors
+    table = emb.lookup_table()
+    as_vector_table = VectorTable(list(table.index_to_key), np.array(table.vectors))
+    for embeddings in (None, "bundled", table, as_vector_table):
+        np.testing.assert_array_equal(embed_sentence(SENTENCE, embeddings).vectors, reference)
+
+
+def test_load_embeddings_download_must_be_a_bool():
+    with pytest.raises(TypeError, match="download must be True or False"):
+        load_embeddings("bundled", download="yes")
+
+
+FIRST_PICTURE_WITHOUT_GENSIM = """
+import sys
+sys.modules["gensim"] = None  # any import of gensim now fails
+from course_lib import embed_sentence, scaled_dot_product_attention
+from course_lib.embeddings import lookup_table
+from course_lib.training import verb_object_examples
+emb = embed_sentence("I drink coke, but eat steak")
+_, weights = scaled_dot_product_attention(emb.vectors, emb.vectors, emb.vectors)
+assert lookup_table().vectors.shape == (21745, 64)
+assert len(verb_object_examples()) == 6
+try:
+    from course_lib import load_embeddings
+    load_embeddings()
+except ImportError:
+    print("load_embeddings needs gensim")
+print(emb.words, weights.shape)
+"""
+
+
+def test_embed_sentence_and_the_default_table_need_no_gensim():
+    """Issue 23 item 4: the first picture needs none of gensim's code; the KeyedVectors a
+    student asks for with load_embeddings stays gensim's."""
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_PICTURE_WITHOUT_GENSIM],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "load_embeddings needs gensim" in out.stdout
+    assert "['i', 'drink', 'coke', 'but', 'eat', 'steak'] (6, 6)" in out.stdout
+
+
+def test_load_embeddings_gives_gensims_keyed_vectors(bundled):
+    from gensim.models import KeyedVectors
+
+    assert type(bundled) is KeyedVectors

@@ -31,9 +31,15 @@ def backward(weights, grad_weights):
     return weights * (grad_weights - inner)
 
 
+def _jacobian(p):
+    """The softmax's Jacobian diag(p) - p pᵀ (course_lib no longer has one)."""
+    n = p.shape[-1]
+    return np.eye(n) * p[..., None, :] - p[..., :, None] * p[..., None, :]
+
+
 def backward_jacobian(weights, grad_weights):
     """Through the explicit Jacobian (symmetric, so its transpose is as good)."""
-    jac = attention.softmax_jacobian(weights)  # (..., n, n)
+    jac = _jacobian(weights)  # (..., n, n)
     return np.einsum("...ij,...i->...j", jac, grad_weights)
 
 
@@ -42,7 +48,7 @@ def backward_jacobian(weights, grad_weights):
     [
         backward,
         backward_jacobian,
-        lambda p, g: np.einsum("...ij,...j->...i", attention.softmax_jacobian(p), g),
+        lambda p, g: np.einsum("...ij,...j->...i", _jacobian(p), g),
         lambda p, g: np.round(backward(p, g), 4),
         lambda p, g: p * g - p * np.sum(p * g, axis=-1, keepdims=True),
     ],
@@ -72,7 +78,7 @@ SOFTMAX_BACKWARD_WRONG = [
     (lambda p, g: p * (g - (p * g).sum(axis=0, keepdims=True)), "axis 0"),
     (lambda p, g: g, "unchanged"),
     (lambda p, g: 2 * backward(p, g), "finite differences"),
-    (lambda p, g: p * (g - (p * g).sum(axis=-1)), "ValueError"),
+    (lambda p, g: p * (g - (p * g).sum(axis=-1)), ("ValueError", "(keepdims)")),  # 17.7
 ]
 SOFTMAX_BACKWARD_WRONG_IDS = [
     "no-subtraction",
@@ -85,6 +91,36 @@ SOFTMAX_BACKWARD_WRONG_IDS = [
     "double",
     "no-keepdims",
 ]
+
+
+def _own_softmax(scores):
+    exps = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return exps / exps.sum(axis=-1, keepdims=True)
+
+
+def finite_differences(weights, grad_weights, h=1e-5):
+    """Notebook 03's finite differences, copied from the cells above the exercise."""
+    scores = np.log(np.clip(weights, 1e-300, None))  # softmax(log A) = A
+    grad = np.zeros_like(scores)
+    for j in range(scores.shape[-1]):
+        step = np.zeros(scores.shape[-1])
+        step[j] = h
+        up = (grad_weights * _own_softmax(scores + step)).sum(axis=-1)
+        down = (grad_weights * _own_softmax(scores - step)).sum(axis=-1)
+        grad[..., j] = (up - down) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("h", [1e-4, 1e-5, 1e-6])
+def test_a_finite_difference_estimate_is_not_the_exact_gradient(h, capsys):
+    """H10's review: a copy of the cells above passed (it matches to about 1e-10)."""
+    line = assert_not_yet(
+        capsys,
+        check_softmax_backward,
+        lambda w, g: finite_differences(w, g, h),
+        hint=("numerical estimate", "exact gradient, from the chain rule"),
+    )
+    assert "np." not in line and "sum(" not in line  # the hint gives no code
 
 
 @pytest.mark.parametrize(("fn", "hint"), SOFTMAX_BACKWARD_WRONG, ids=SOFTMAX_BACKWARD_WRONG_IDS)
@@ -210,11 +246,30 @@ def test_projections_right_answers(fn, capsys):
     ("fn", "hint"),
     [
         (lambda x, wq, wk, wv: (x @ wk, x @ wq, x @ wv), "queries equal x @ w_k; use w_q"),
-        (lambda x, wq, wk, wv: (wq @ x, wk @ x, wv @ x), ("ValueError", "multiply x @ w")),
+        (lambda x, wq, wk, wv: (wq @ x, wk @ x, wv @ x), ("ValueError", "only one order")),
         (lambda x, wq, wk, wv: (x @ wq, x @ wk), "return 3 values"),
         (lambda x, wq, wk, wv: (x @ wq, x @ wk, x @ wv * 2), "values should be x @ w_v"),
+        (lambda x, wq, wk, wv: (x @ wq, x @ wq, x @ wv), "keys equal x @ w_q; use w_k"),
+        (lambda x, wq, wk, wv: (x @ wq, x @ wk, x @ wk), "shape"),
+        (lambda x, wq, wk, wv: x @ wq, "return 3 values"),
+        (lambda x, wq, wk, wv: (x[..., :3] @ wq[:3], x @ wk, x @ wv), "queries should be"),
+        (lambda x, wq, wk, wv: ((x @ wq) + 0j, x @ wk, x @ wv), "complex"),
+        (lambda x, wq, wk, wv: ("x @ w_q", x @ wk, x @ wv), "text"),
+        (lambda x, wq, wk, wv: ((x @ wq)[..., ::-1], x @ wk, x @ wv), "queries should be"),
     ],
-    ids=["swapped", "left", "two", "off"],
+    ids=[
+        "swapped",
+        "left",
+        "two",
+        "off",
+        "keys-q",
+        "values-k",
+        "one",
+        "part",
+        "complex",
+        "string",
+        "transpose",
+    ],  # fmt: skip
 )
 def test_projections_wrong_answers(fn, hint, capsys):
     assert_not_yet(capsys, check_projections, fn, hint=hint)
@@ -376,4 +431,6 @@ def test_multihead_float_head_size_is_named(capsys):
         q = (x @ w_q).reshape(seq, n_heads, d_head)
         return q.reshape(seq, d_model)
 
-    assert_not_yet(capsys, check_multihead_attention, float_d_head, hint=("TypeError", "//"))
+    assert_not_yet(
+        capsys, check_multihead_attention, float_d_head, hint=("TypeError", "whole number")
+    )

@@ -23,13 +23,16 @@ from exercise_helpers import (
 
 from course_lib import attention
 from course_lib.exercises import (
+    _format,
     _harness,
+    _sandbox,
     check_causal_mask,
     check_cosine_matrix,
     check_cosine_similarity,
     check_dot_product_attention,
     check_masked_attention,
     check_multihead_attention,
+    check_padding_mask,
     check_projections,
     check_scaled_attention,
     check_score_gradient,
@@ -47,6 +50,7 @@ CHECKERS = [
     check_scaled_attention,
     check_masked_attention,
     check_causal_mask,
+    check_padding_mask,
     check_variance_experiment,
     check_projections,
     check_score_gradient,
@@ -160,12 +164,12 @@ def test_keyboard_interrupt_still_stops_the_check(capsys):
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
-def test_where_the_platform_cannot_interrupt_the_checker_says_so(monkeypatch, capsys):
-    monkeypatch.setattr(_harness, "interrupt_problem", lambda: "Windows has no timer signal")
+def test_where_the_platform_cannot_fork_the_checker_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(_sandbox, "fork_problem", lambda: "Windows cannot fork a process")
     assert check_softmax(softmax_rows) is True
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("note: Windows has no timer signal")
+    assert lines[0].startswith("note: Windows cannot fork a process")
     assert "interrupt the kernel" in lines[0]
     assert lines[1].startswith("✅ correct: ")
 
@@ -174,20 +178,25 @@ def test_where_the_platform_cannot_interrupt_the_checker_says_so(monkeypatch, ca
     ("platform", "words"),
     [("win32", "Windows"), ("emscripten", "in-browser"), ("linux", "")],
 )
-def test_interrupt_problem_by_platform(monkeypatch, platform, words):
+def test_fork_problem_by_platform(monkeypatch, platform, words):
     monkeypatch.setattr(sys, "platform", platform)
-    problem = _harness.interrupt_problem()
+    problem = _sandbox.fork_problem()
     assert (words in problem) if words else problem == ""
 
 
-def test_a_checker_in_a_thread_runs_without_a_timer(capsys):
+def test_a_checker_in_a_thread_still_has_a_time_limit(short_limit, capsys):
     results = []
-    thread = threading.Thread(target=lambda: results.append(check_softmax(softmax_rows)))
+
+    def forever(scores):
+        while True:
+            pass
+
+    thread = threading.Thread(target=lambda: results.append(check_softmax(forever)))
     thread.start()
     thread.join(30)
     out = capsys.readouterr().out.splitlines()
-    assert results == [True]
-    assert out[0].startswith("note: the check runs outside Python's main thread")
+    assert results == [False]
+    assert "did not finish within 0.3 s" in out[-1]
 
 
 # --------------------------------------------------------------------------------------
@@ -268,14 +277,14 @@ def test_passing_a_result_instead_of_a_function(checker, capsys):
     ("a", "b"), [(0.3471, 0.34712), (1.0, 1.0 + 1e-12), (0.5, 0.4999999), (-2.0, -2.00001)]
 )
 def test_two_numbers_are_never_shown_equal(a, b):
-    want, have = _harness.two_numbers(a, b)
+    want, have = _format.two_numbers(a, b)
     assert want != have
 
 
 def test_row_diff_shows_a_difference_beyond_two_decimals():
     expected = np.array([[0.2, 0.3, 0.5]])
     got = expected + np.array([[0.0, 3e-4, -3e-4]])
-    text = _harness.row_diff(expected, got)
+    text = _format.row_diff(expected, got)
     want, have = text.split(" should be ")[1].split(", got ")
     assert want != have
 
@@ -296,7 +305,7 @@ def test_row_sums_near_one_are_printed_with_enough_digits(capsys):
 
 
 def test_vec_against_never_prints_a_different_value_as_the_reference():
-    text = _harness.vec_against([1.0, 1.0 + 1e-9, 0.99999], 1.0)
+    text = _format.vec_against([1.0, 1.0 + 1e-9, 0.99999], 1.0)
     values = text.strip("[]").split(", ")
     assert values[1] != values[0] and values[2] != values[0]
 

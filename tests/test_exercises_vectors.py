@@ -11,8 +11,8 @@ from exercise_helpers import assert_correct, assert_not_yet, quiet, softmax_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import attention
 from course_lib.exercises import (
+    _sandbox,
     check_cosine_matrix,
     check_cosine_similarity,
     check_softmax,
@@ -45,7 +45,7 @@ def test_cosine_right_answers(fn, capsys):
 @pytest.mark.parametrize(
     ("fn", "hint"),
     [
-        (lambda a, b: a @ b, ("dot product", "norm")),
+        (lambda a, b: a @ b, ("dot product", "both lengths")),
         (lambda a, b: a @ b / np.linalg.norm(a), "only one length"),
         (lambda a, b: a @ b / ((a @ a) * (b @ b)), "squared"),
         (lambda a, b: a @ b / np.linalg.norm(a) * np.linalg.norm(b), "brackets"),
@@ -81,9 +81,10 @@ def cosine_matrix(vectors):
         lambda v: (v @ v.T) / np.outer(np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=1)),
         lambda v: np.round(cosine_matrix(v), 4),
         lambda v: cosine_matrix(v).astype(np.float32),
-        lambda v: np.array([[cosine(a, b) for b in v] for a in v]),  # a loop is right too
+        # one comprehension for something else (the lengths) is not a loop over pairs
+        lambda v: (v @ v.T) / np.outer(*[[np.linalg.norm(row) for row in v]] * 2),
     ],
-    ids=["unit-rows", "outer", "rounded-4", "float32", "loop"],
+    ids=["unit-rows", "outer", "rounded-4", "float32", "comprehension-of-lengths"],
 )
 def test_cosine_matrix_right_answers(fn, capsys):
     assert_correct(capsys, check_cosine_matrix, fn)
@@ -121,7 +122,9 @@ def _columns_unit(v):
     return unit @ unit.T
 
 
-def test_cosine_matrix_cached(capsys):
+def test_cosine_matrix_cached_in_process(capsys, monkeypatch):
+    """In-process (no fork: Pyodide, Windows) a cache survives between calls and is caught;
+    in a forked child every call starts afresh, so a cache computes the answer each time."""
     saved = {}
 
     def cached(vectors):
@@ -129,12 +132,20 @@ def test_cosine_matrix_cached(capsys):
             saved["m"] = cosine_matrix(vectors)
         return saved["m"]
 
-    assert_not_yet(capsys, check_cosine_matrix, cached, hint="cached result")
+    assert_correct(capsys, check_cosine_matrix, cached)
+    monkeypatch.setattr(_sandbox, "fork_problem", lambda: "no fork here")
+    result = check_cosine_matrix(cached)
+    assert result is False and "cached result" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------
 # check_softmax
 # --------------------------------------------------------------------------------------
+def _exp_rows_axis0(scores):
+    e = np.exp(scores - scores.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
 def _exp_rows(shift):
     def fn(scores):
         e = np.exp(scores - shift(scores))
@@ -147,14 +158,13 @@ def _exp_rows(shift):
     "fn",
     [
         softmax_rows,
-        attention.softmax,
         lambda s: np.exp(s - np.logaddexp.reduce(s, axis=-1, keepdims=True)),
         lambda s: np.round(softmax_rows(s), 4),
         lambda s: softmax_rows(s.astype(np.float32)),
         lambda s: np.array([softmax_rows(row[None])[0] for row in s]),  # a loop over rows
         lambda s: softmax_rows(s).tolist(),  # a nested list
     ],
-    ids=["max", "course-lib", "logsumexp", "rounded-4", "float32", "loop", "list"],
+    ids=["max", "logsumexp", "rounded-4", "float32", "loop", "list"],
 )
 def test_softmax_right_answers(fn, capsys):
     assert_correct(capsys, check_softmax, fn)
@@ -165,10 +175,10 @@ def test_softmax_right_answers(fn, capsys):
     [
         (_exp_rows(lambda s: s.min(axis=-1, keepdims=True)), ("minimum", "[0, 1000]")),
         (_exp_rows(lambda s: s.mean(axis=-1, keepdims=True)), ("mean", "[0, 1000]")),
-        (_exp_rows(lambda s: 0.0), ("NaN", "row's max")),
-        (_exp_rows(lambda s: s.max()), "each row's own max"),
-        (lambda s: np.exp(s - s.max()) / np.exp(s - s.max()).sum(), ("whole matrix", "axis=-1")),
-        (lambda s: attention.softmax(s, axis=0), ("columns sum to 1", "axis=0")),
+        (_exp_rows(lambda s: 0.0), ("NaN", "row's own maximum")),
+        (_exp_rows(lambda s: s.max()), "each row's OWN maximum"),
+        (lambda s: np.exp(s - s.max()) / np.exp(s - s.max()).sum(), ("whole matrix", "last axis")),
+        (_exp_rows_axis0, ("columns sum to 1", "axis 0")),
         (lambda s: s / s.sum(axis=-1, keepdims=True), "np.exp"),
         (lambda s: np.exp(s).sum(axis=-1), ("shape (3, 4)", "got (3,)", "not their sums")),
         (lambda s: np.full_like(s, 1.0 / s.shape[-1]), ("rows sum to 1 but", "row 0 should be")),
@@ -200,7 +210,7 @@ def test_softmax_forgot_keepdims(capsys):
         e = np.exp(scores - scores.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1)
 
-    assert_not_yet(capsys, check_softmax, no_keepdims, hint=("ValueError", "keepdims=True"))
+    assert_not_yet(capsys, check_softmax, no_keepdims, hint=("ValueError", "keep the summed axis"))
 
 
 def test_softmax_forgot_keepdims_on_a_square_matrix_is_named(capsys):
@@ -215,13 +225,15 @@ def test_softmax_forgot_keepdims_on_a_square_matrix_is_named(capsys):
     assert_not_yet(capsys, check_softmax, no_keepdims, hint=("lost their axis", "keepdims"))
 
 
-def test_softmax_cached(capsys):
+def test_softmax_cached_in_process(capsys, monkeypatch):
     first = {}
 
     def cached(scores):
         return first.setdefault("w", softmax_rows(scores))
 
-    assert_not_yet(capsys, check_softmax, cached, hint="cached result")
+    monkeypatch.setattr(_sandbox, "fork_problem", lambda: "no fork here")
+    assert check_softmax(cached) is False
+    assert "cached result" in capsys.readouterr().out
 
 
 @settings(max_examples=25, deadline=None)
@@ -235,3 +247,55 @@ def test_softmax_checker_accepts_any_row_shift(shift):
 @given(temperature=st.floats(1.05, 20) | st.floats(0.05, 0.95))
 def test_softmax_checker_rejects_any_temperature(temperature):
     assert quiet(check_softmax, lambda s: softmax_rows(s / temperature)) is False
+
+
+@pytest.mark.parametrize(
+    ("fn", "where"),
+    [
+        (lambda v: np.array([[cosine(a, b) for b in v] for a in v]), "a loop inside a loop"),
+        (
+            lambda v: (
+                np.array([[a @ b for b in v] for a in v])
+                / np.outer(*[np.linalg.norm(v, axis=1)] * 2)
+            ),
+            "a loop inside a loop",
+        ),
+    ],
+    ids=["nested-comprehension", "nested-dot-products"],
+)
+def test_cosine_matrix_rejects_a_loop_over_pairs(fn, where, capsys):
+    line = assert_not_yet(capsys, check_cosine_matrix, fn, hint=("numbers are right", where))
+    assert "whole-array" in line
+
+
+def test_cosine_matrix_rejects_a_double_for_loop_and_a_helper_loop(capsys):
+    def cosine_matrix_loops(vectors):
+        n = len(vectors)
+        out = np.zeros((n, n))
+        for i in range(n):
+            for j in range(n):
+                out[i, j] = cosine(vectors[i], vectors[j])
+        return out
+
+    def row_of(vectors, a):
+        return [cosine(a, b) for b in vectors]
+
+    def cosine_matrix_helper(vectors):
+        return np.array([row_of(vectors, a) for a in vectors])
+
+    line = assert_not_yet(capsys, check_cosine_matrix, cosine_matrix_loops, hint="loop inside")
+    assert "line 6 of the cell" not in line or "line" in line
+    assert_not_yet(capsys, check_cosine_matrix, cosine_matrix_helper, hint="loop inside a loop")
+
+
+def test_cosine_matrix_rejects_itertools_product(capsys):
+    import itertools
+
+    def pairs(vectors):
+        n = len(vectors)
+        flat = [cosine(vectors[i], vectors[j]) for i, j in itertools.product(range(n), repeat=2)]
+        return np.array(flat).reshape(n, n)
+
+    assert_not_yet(
+        capsys, check_cosine_matrix, pairs, hint="product runs Python code once per pair"
+    )

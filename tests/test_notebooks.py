@@ -3,10 +3,15 @@
 These read the saved .ipynb files; they do not run them (``pytest --nbval-lax`` does that).
 They check the team's notebook conventions: the Colab badge, install cell and imports at the
 top, "You will learn", numbered sections, a Summary and "Where next", saved outputs without
-errors or widget state, a size limit, and solutions whose checkers all say "correct".
+errors or widget state, a size limit, solutions whose checkers all say "correct", one lab's
+length (words, code cells, minutes in the metadata for the course map), and figures made by
+the course's plot functions (no figure size written in a notebook: lecture mode scales them).
+The order of questions and answers is tested in test_notebook_order.py, the figures' alt text
+in test_figure_alt_text.py, their legibility in lecture mode in test_lecture_mode.py.
 """
 
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,12 +24,10 @@ NB_DIR = ROOT / "notebooks"
 STUDENT = sorted(NB_DIR.glob("*.ipynb"))
 SOLUTIONS = sorted((NB_DIR / "solutions").glob("*.ipynb"))
 ALL = STUDENT + SOLUTIONS
-EXPECTED = {
-    "01_words_as_vectors",
-    "02_dot_product_attention",
-    "03_scaled_dot_product_attention",
-    "04_learned_projections",
-}
+N_NOTEBOOKS = 6  # 01 words as vectors ... 06 inside a trained Transformer
+MAX_WORDS = 2_600  # markdown words of one notebook (one lab of 60-90 minutes)
+MAX_CODE_CELLS = 26
+MINUTES = (60, 90)  # a lab, for a student who does the exercises
 MAX_BYTES = 2_000_000
 WIDGET_MIMES = (
     "application/vnd.jupyter.widget-view+json",
@@ -85,7 +88,9 @@ parametrize_all = pytest.mark.parametrize("path", ALL, ids=rel)
 
 # ------------------------------------------------------------------------- the set of files
 def test_the_course_notebooks_are_there():
-    assert EXPECTED <= {p.stem for p in STUDENT}, [p.name for p in STUDENT]
+    numbers = [p.name[:2] for p in STUDENT]
+    assert numbers == [f"{n:02d}" for n in range(1, N_NOTEBOOKS + 1)], [p.name for p in STUDENT]
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name) for p in STUDENT)
 
 
 def test_every_notebook_has_a_solution_twin():
@@ -112,7 +117,8 @@ def test_cell0_badge_title_and_you_will_learn(path):
 def test_cell1_is_the_colab_install_cell(path):
     cell = read(path).cells[1]
     assert cell.cell_type == "code"
-    assert cell.source == make_links.install_cell_source(REPO), "run `make links`"
+    nb = read(path)
+    assert cell.source == make_links.install_cell_for(nb, REPO), "run `make links`"
 
 
 @parametrize_all
@@ -208,72 +214,177 @@ def test_notebook_01_mentions_lecture_mode():
     assert "lecture_mode()" in text
 
 
-@pytest.mark.parametrize(
-    ("stem", "checker"),
-    [
-        ("01_words_as_vectors", "check_cosine_matrix"),
-        ("02_dot_product_attention", "check_masked_attention"),
-    ],
-)
-def test_notebooks_01_02_new_exercise_open_in_student_and_solved_in_solution(stem, checker):
-    for path, verdict in [
-        (NB_DIR / f"{stem}.ipynb", NOT_ATTEMPTED),
-        (NB_DIR / "solutions" / f"{stem}.ipynb", CORRECT),
-    ]:
-        cells = [c for c in check_cells(read(path)) if f"{checker}(" in c.source]
-        assert len(cells) == 1, f"{rel(path)}: expected one {checker} exercise"
-        assert verdict in outputs_text(cells[0]), outputs_text(cells[0])
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and newline
 
 
-NOTEBOOKS_03_04 = {
-    "03_scaled_dot_product_attention": (
-        "check_variance_experiment",
-        "check_softmax_backward",
-        'check_prediction("self_weight_after_scaling"',
-        'check_prediction("divide_by_dk"',
+def control_characters(nb):
+    """(cell index, character) of every control character in a cell's source.
+
+    "\\frac" written in a Python string that is not raw becomes a form feed and "rac": the
+    formula renders as garbage while every other test passes.
+    """
+    return [
+        (i, repr(m.group()))
+        for i, cell in enumerate(nb.cells)
+        for m in CONTROL.finditer(cell.source)
+    ]
+
+
+@parametrize_all
+def test_no_control_characters_in_the_cells(path):
+    assert control_characters(read(path)) == []
+
+
+def test_the_control_character_rule_can_fail():
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("$$\frac{a}{b}$$"))  # \f: a form feed
+    assert control_characters(nb) == [(0, "'\\x0c'")]
+
+
+CALLED_IN_PROSE = re.compile(r"`(\w+)\(")
+
+
+def names_told_but_not_imported(nb):
+    """Names of course_lib's the prose tells the student to call, which no code cell binds."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    told = {
+        name
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for name in CALLED_IN_PROSE.findall(cell.source)
+        if name in _public_course_names()
+    }
+    return sorted(name for name in told if not re.search(rf"\b{name}\b", code))
+
+
+def _public_course_names():
+    import course_lib
+
+    return set(course_lib.__all__)
+
+
+@parametrize_all
+def test_what_the_prose_tells_the_student_to_call_is_imported(path):
+    assert names_told_but_not_imported(read(path)) == []
+
+
+def test_the_told_but_not_imported_rule_can_fail():
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("On a projector, run `lecture_mode()`."))
+    nb.cells.append(nbformat.v4.new_code_cell("from course_lib import softmax"))
+    assert names_told_but_not_imported(nb) == ["lecture_mode"]
+
+
+# ------------------------------------------------------------------------- one lab each
+def markdown_words(nb):
+    """Words of prose: markdown cells split on white space, the Colab badge line left out."""
+    return sum(
+        len(line.split())
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if not line.startswith("[![Open In Colab]")
+    )
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=rel)
+def test_one_lab_long_in_words_and_code_cells(path):
+    nb = read(path)
+    code_cells = sum(c.cell_type == "code" for c in nb.cells)
+    assert markdown_words(nb) <= MAX_WORDS, f"{markdown_words(nb)} markdown words"
+    assert code_cells <= MAX_CODE_CELLS, f"{code_cells} code cells"
+
+
+@parametrize_all
+def test_minutes_for_the_course_map_are_in_the_metadata(path):
+    """``metadata.course.minutes = [low, high]``: scripts/make_links.py puts it in the map."""
+    minutes = read(path).metadata.get("course", {}).get("minutes")
+    assert isinstance(minutes, list) and len(minutes) == 2, minutes
+    low, high = minutes
+    assert all(isinstance(m, int) for m in minutes), minutes
+    assert MINUTES[0] <= low <= high <= MINUTES[1], minutes
+    twin = NB_DIR / path.name
+    assert read(twin).metadata["course"]["minutes"] == minutes
+
+
+def test_the_minutes_rule_can_fail():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["course"] = {"minutes": [100, 120]}
+    low, high = nb.metadata["course"]["minutes"]
+    assert not (MINUTES[0] <= low <= high <= MINUTES[1])
+    assert markdown_words(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("a b")]))
+
+
+FIGURE_SIZES = re.compile(r"figsize|dpi\s*=|subplots\(|plt\.figure\(|set_size_inches|savefig")
+
+
+@parametrize_all
+def test_figures_are_sized_by_the_course_not_by_the_notebook(path):
+    """Plot functions size themselves from the font size, so lecture_mode() scales them."""
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            found = FIGURE_SIZES.search(cell.source)
+            assert not found, f"{found.group(0)!r} in: {cell.source.splitlines()[0]}"
+
+
+# ------------------------------------------------------------------------- the exercises
+EXERCISES = {  # the exercises notebooks 01-03 ask (04-06 are checked by the generic tests)
+    "01_words_as_vectors": (
+        'check_prediction("dont_panic_rows"',
+        'check_prediction("mislabelled_eat"',
+        'check_prediction("drink_is_its_own_top_dot"',
+        "check_cosine_similarity(",
+        "check_cosine_matrix(",
+        'check_prediction("coke_most_similar"',
     ),
-    "04_learned_projections": (
-        "check_score_gradient",
-        "check_multihead_attention",
-        'check_prediction("multihead_divisor"',
+    "02_dot_product_attention": (
+        "check_softmax(",
+        "check_dot_product_attention(",
+        'check_prediction("scaling_changes_argmax"',
+        "check_masked_attention(",
+    ),
+    "03_scaled_dot_product_attention": (
+        'check_prediction("variance_growth"',
+        "check_variance_experiment(",
+        "check_softmax_backward(",
+        'check_prediction("divide_by_dk"',
+        'check_prediction("self_weight_after_scaling"',
     ),
 }
 
 
-@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
-def test_notebooks_03_04_exercises_open_in_student_and_solved_in_solution(stem):
+@pytest.mark.parametrize("stem", sorted(EXERCISES))
+def test_exercises_open_in_student_and_solved_in_solution(stem):
     for path, verdict in [
         (NB_DIR / f"{stem}.ipynb", NOT_ATTEMPTED),
         (NB_DIR / "solutions" / f"{stem}.ipynb", CORRECT),
     ]:
-        for checker in NOTEBOOKS_03_04[stem]:
+        for checker in EXERCISES[stem]:
             cells = [c for c in check_cells(read(path)) if checker in c.source]
             assert len(cells) == 1, f"{rel(path)}: expected one {checker} exercise"
             assert verdict in outputs_text(cells[0]), outputs_text(cells[0])
 
 
-@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
-def test_notebooks_03_04_worked_answers_are_not_on_the_student_page(stem):
+@pytest.mark.parametrize("path", STUDENT, ids=rel)
+def test_worked_answers_are_not_on_the_student_page(path):
     """No working line of a solution's function appears anywhere in the student notebook."""
-    student_code = "\n".join(
-        c.source for c in read(NB_DIR / f"{stem}.ipynb").cells if c.cell_type == "code"
-    )
+    student_code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
     student_lines = {line.split("#")[0].strip() for line in student_code.splitlines()}
-    for cell in check_cells(read(NB_DIR / "solutions" / f"{stem}.ipynb")):
+    for cell in check_cells(read(NB_DIR / "solutions" / path.name)):
         if "def " not in cell.source:
             continue  # a prediction: its answer is a value, not code
         body = [line.split("#")[0].strip() for line in cell.source.splitlines()]
-        working = [line for line in body if line and not line.startswith(("def ", "assert "))]
+        skip = ("def ", "assert ", '"""', "r, ")  # the stub's signature and docstring
+        working = [line for line in body if line and not line.startswith(skip)]
         assert working, cell.source
         leaked = [line for line in working if line in student_lines]
-        assert not leaked, f"{stem}: solution lines on the student page: {leaked}"
+        assert not leaked, f"{rel(path)}: solution lines on the student page: {leaked}"
 
 
-@pytest.mark.parametrize("stem", sorted(NOTEBOOKS_03_04))
-def test_notebooks_03_04_do_not_import_torch(stem):
-    for path in (NB_DIR / f"{stem}.ipynb", NB_DIR / "solutions" / f"{stem}.ipynb"):
-        code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
-        assert not re.search(r"^\s*(import|from)\s+torch\b", code, re.MULTILINE), rel(path)
+@parametrize_all
+def test_notebooks_do_not_import_torch(path):
+    code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+    assert not re.search(r"^\s*(import|from)\s+torch\b", code, re.MULTILINE), rel(path)
 
 
 # ------------------------------------------------------------------------- saved outputs
@@ -373,3 +484,28 @@ def test_executor_fails_on_a_cell_error_and_leaves_the_file_alone(tmp_path, caps
     assert execute_notebooks.main([str(path), "--timeout", "60"]) == 1
     assert path.read_bytes() == before
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_executor_checks_figures_at_normal_size(tmp_path, monkeypatch, capsys):
+    """A figure squeezed until its labels collide fails the run; lecture mode is switched off."""
+    execute_notebooks = _load_script("execute_notebooks")
+    monkeypatch.setenv("COURSE_LECTURE_MODE", "1")  # must not leak into the saved figures
+    monkeypatch.delenv("COURSE_CHECK_FIGURES", raising=False)
+    code = (
+        "import matplotlib\n"
+        "from course_lib.figures import show_figure\n"
+        "from course_lib.plotting import plot_attention\n"
+        "ax = plot_attention([[0.5, 0.5], [0.25, 0.75]], ['drink', 'coke'])\n"
+        "assert matplotlib.rcParams['font.size'] == 10  # normal size\n"
+        "SQUEEZE\n"
+        "show_figure(ax, 'Two words, each looking at both.')\n"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    for name, squeeze in [("fine", "pass"), ("squeezed", "ax.figure.set_size_inches(2, 1)")]:
+        nb.cells = [nbformat.v4.new_code_cell(code.replace("SQUEEZE", squeeze))]
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    assert execute_notebooks.main([str(tmp_path / "fine.ipynb"), "--timeout", "60"]) == 0
+    assert execute_notebooks.main([str(tmp_path / "squeezed.ipynb"), "--timeout", "60"]) == 1
+    assert "the figure is hard to read" in capsys.readouterr().out
+    assert os.environ["COURSE_LECTURE_MODE"] == "1" and "COURSE_CHECK_FIGURES" not in os.environ

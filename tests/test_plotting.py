@@ -1,4 +1,7 @@
-"""Tests of course_lib.plotting on the Agg backend: labels, ticks, colour bar, errors."""
+"""Tests of course_lib.plotting on the Agg backend: labels, ticks, colour bar, errors.
+
+The colours (cell colours, number colours, contrast) are tested in test_plotting_colours.py.
+"""
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -101,42 +104,66 @@ def test_lecture_mode_is_explicit_and_reversible():
     assert matplotlib.rcParams["font.size"] == before
 
 
-# -- one module decides colours and labels (the live HTML explorers use these) ----------------
+# -- figures that size themselves (lecture mode scales them; see test_lecture_mode.py) --------
 
 
-def test_cell_colours_are_the_colours_seaborn_draws():
-    from course_lib.plotting import cell_colours
+def test_curves_get_a_marker_and_colour_each_and_grey_references():
+    from course_lib.plotting import REFERENCE_COLOUR, plot_curves
 
-    weights = _weights(6)
-    for vmax in (1.0, float(weights.max())):
-        ax = plot_attention(weights, [f"w{i}" for i in range(6)], vmax=vmax)
-        drawn = ax.collections[0].get_facecolors()  # (36, 4), row-major
-        # the same colormap entry; a tolerance of half a 256-level step of the lookup table
-        np.testing.assert_allclose(
-            cell_colours(weights, (0.0, vmax)).reshape(-1, 4), drawn, atol=2e-3
-        )
-        plt.close(ax.figure)
+    x = [1, 2, 4, 8]
+    ax = plot_curves(
+        x,
+        {"a": [1, 2, 3, 4], "b": [2, 3, 4, 5], "c": [0, 1, 0, 1]},
+        reference={"law": [1, 2, 4, 8], "level": 2.0},
+        xlabel="d_k",
+        ylabel="value",
+        title="t",
+        logx=2,
+    )
+    measured, laws = ax.lines[:3], ax.lines[3:]
+    assert len({line.get_marker() for line in measured}) == 3
+    assert len({line.get_color() for line in measured}) == 3
+    assert all(line.get_marker() in ("None", "", None) for line in laws)
+    assert all(line.get_color() == REFERENCE_COLOUR for line in laws)
+    assert list(laws[1].get_ydata()) == [2.0] * 4  # a level is a horizontal line
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "d_k" and ax.get_title() == "t"
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "c", "law", "level"]
+    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside, right
 
 
-def test_text_colours_follow_seaborns_annotations():
-    from course_lib.plotting import cell_colours, text_colours
+def test_curves_with_the_wrong_length_are_a_value_error():
+    from course_lib.plotting import plot_curves
 
-    weights = np.linspace(0.0, 1.0, 16).reshape(4, 4)
-    ax = plot_attention(weights, list("abcd"), vmax=1.0)
-    drawn = [matplotlib.colors.to_hex(t.get_color()) for t in ax.texts]
-    assert text_colours(cell_colours(weights)) == drawn
-    assert len(set(drawn)) == 2  # both dark and light text occur on this range
+    with pytest.raises(ValueError, match=r"curve 'a' has shape \(3,\); x has shape \(4,\)"):
+        plot_curves([1, 2, 3, 4], {"a": [1, 2, 3]}, xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="curve 'a'"):
+        plot_curves([1, 2], {"a": 3.0}, xlabel="x", ylabel="y")  # a level is for references
 
 
-def test_colour_limits_and_their_label():
-    from course_lib.plotting import colour_bar_label, colour_limits
+def test_heatmap_grid_sizes_panels_for_their_words_and_wraps():
+    from course_lib.plotting import heatmap_grid
 
-    weights = np.array([[0.3, 0.7], [0.45, 0.55]])
-    assert colour_limits(weights) == (0.0, 1.0)
-    assert colour_limits(weights, "stretch") == (0.0, 0.7)
-    assert "fixed 0–1" in colour_bar_label("fixed")
-    assert "stretched 0–0.70" in colour_bar_label("stretch", (0.0, 0.7))
-    with pytest.raises(ValueError, match="fixed"):
-        colour_limits(weights, "rainbow")
-    with pytest.raises(ValueError, match="stretch"):
-        colour_limits(np.zeros((2, 2)), "stretch")
+    fig, axes = heatmap_grid(2, WORDS)
+    assert len(axes) == 2 and len(fig.axes) == 2
+    one, _ = heatmap_grid(1, WORDS)
+    long_words, _ = heatmap_grid(1, [w * 4 for w in WORDS])
+    assert fig.get_size_inches()[0] > 1.8 * one.get_size_inches()[0]  # side by side
+    assert long_words.get_size_inches()[0] > one.get_size_inches()[0]  # room for labels
+    many, axes = heatmap_grid(7, WORDS)
+    assert many.get_size_inches()[0] <= 13.0 and len(axes) == 7 and len(many.axes) == 7
+    assert heatmap_grid(4, WORDS, ncols=1)[0].get_size_inches()[1] > 3.5 * one.get_size_inches()[1]
+
+
+def test_long_column_labels_are_written_vertically_short_ones_flat():
+    short = plot_attention(_weights(3), ["a", "b", "c"])
+    long_ = plot_attention(_weights(3), ["internationalisation", "b", "counterrevolution"])
+    assert {t.get_rotation() for t in short.get_xticklabels()} == {0.0}
+    assert {t.get_rotation() for t in long_.get_xticklabels()} == {90.0}
+
+
+def test_a_long_colour_bar_label_is_wrapped_to_the_height_of_the_rows():
+    label = "attention weight (colours stretched 0–0.34 = max)"
+    ax = plot_attention(_weights(2), ["a", "b"], cbar_label=label)
+    shown = ax.collections[0].colorbar.ax.get_ylabel()
+    assert shown.replace("\n", " ") == label and "\n" in shown

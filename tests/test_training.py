@@ -12,8 +12,8 @@ from course_lib.training import (
     VERB_OBJECT_SENTENCES,
     TrainingExample,
     attention_weights,
-    init_projections,
     loss_and_grads,
+    random_projections,
     target_attention,
     train_projections,
 )
@@ -89,7 +89,7 @@ def test_gradient_check_would_catch_a_wrong_gradient():
 def test_loss_is_mean_negative_log_of_target_weights():
     rng = np.random.default_rng(2)
     examples = random_examples(rng, d=5)
-    w_q, w_k = init_projections(5, 3, seed=4)
+    w_q, w_k = random_projections(5, 3, seed=4)
     loss, _ = loss_and_grads(w_q, w_k, examples)
     assert loss == pytest.approx(-np.log(target_attention(examples, w_q, w_k)).mean())
 
@@ -97,7 +97,7 @@ def test_loss_is_mean_negative_log_of_target_weights():
 def test_attention_weights_agree_with_scaled_dot_product_attention():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(5, 6))  # (seq_len, d)
-    w_q, w_k = init_projections(6, 4, seed=0)
+    w_q, w_k = random_projections(6, 4, seed=0)
     _, expected = scaled_dot_product_attention(x @ w_q, x @ w_k, x)
     weights = attention_weights(x, w_q, w_k)
     assert weights.shape == (5, 5)
@@ -108,7 +108,7 @@ def test_attention_weights_agree_with_scaled_dot_product_attention():
 def test_training_decreases_loss_and_raises_target_attention():
     rng = np.random.default_rng(5)
     examples = random_examples(rng, d=8, n_sentences=4)
-    w_q0, w_k0 = init_projections(8, 4, seed=0)
+    w_q0, w_k0 = random_projections(8, 4, seed=0)
     w_q, w_k, losses = train_projections(examples, w_q=w_q0, w_k=w_k0, steps=200)
     assert losses.shape == (201,)
     assert losses[-1] < 0.5 * losses[0]
@@ -122,7 +122,7 @@ def test_training_decreases_loss_and_raises_target_attention():
 def test_train_projections_does_not_modify_its_inputs():
     rng = np.random.default_rng(6)
     examples = random_examples(rng, d=4)
-    w_q0, w_k0 = init_projections(4, 2, seed=0)
+    w_q0, w_k0 = random_projections(4, 2, seed=0)
     saved = w_q0.copy(), w_k0.copy()
     train_projections(examples, w_q=w_q0, w_k=w_k0, steps=5)
     np.testing.assert_array_equal(w_q0, saved[0])
@@ -140,8 +140,8 @@ def test_training_is_deterministic_given_the_seed(seed):
 
 
 def test_different_seeds_give_different_starts():
-    w_q0, _ = init_projections(6, 3, seed=0)
-    w_q1, _ = init_projections(6, 3, seed=1)
+    w_q0, _ = random_projections(6, 3, seed=0)
+    w_q1, _ = random_projections(6, 3, seed=1)
     assert not np.allclose(w_q0, w_q1)
 
 
@@ -151,12 +151,105 @@ def test_different_seeds_give_different_starts():
         ({"x": np.zeros(3), "rows": [0], "targets": [0]}, "seq_len, d"),
         ({"x": np.zeros((3, 2)), "rows": [0, 1], "targets": [0]}, "same shape"),
         ({"x": np.zeros((3, 2)), "rows": [3], "targets": [0]}, "0..2"),
+        ({"x": np.zeros((3, 0)), "rows": [0], "targets": [1]}, r"\(3, 0\).*at least one"),
     ],
 )
 def test_training_example_rejects_bad_input(kwargs, message):
     words = ("a", "b", "c")
     with pytest.raises(ValueError, match=message):
         TrainingExample(words, **kwargs)
+
+
+@pytest.mark.parametrize("rows", [[0.7], [True], ["1"], [1.0]])
+def test_training_example_refuses_indices_that_are_not_whole_numbers(rows):
+    """The issue: TrainingExample(rows=[0.7]) silently trained row 0."""
+    with pytest.raises(TypeError, match=r"rows must be whole numbers \(word indices\)"):
+        TrainingExample(("a", "b"), np.eye(2), rows=rows, targets=[1])
+    assert TrainingExample(("a", "b"), np.eye(2), rows=np.int64(0), targets=[1]).rows.tolist() == [
+        0
+    ]
+
+
+@pytest.mark.parametrize("examples", [["x"], "x", [None], 5, [np.eye(2)]])
+def test_train_projections_names_what_is_not_an_example(examples):
+    """The issue: train_projections(["x"]) raised AttributeError."""
+    with pytest.raises(TypeError, match="TrainingExample"):
+        train_projections(examples)
+    with pytest.raises(TypeError, match="TrainingExample"):
+        loss_and_grads(np.eye(2), np.eye(2), examples)
+
+
+def test_one_example_alone_is_accepted():
+    example = TrainingExample(("a", "b"), np.eye(2), [0], [1])
+    assert train_projections(example, d_k=2, steps=1).losses.shape == (2,)
+
+
+# ----------------------------------------------------------------- random_projections
+
+
+@pytest.mark.parametrize(
+    ("d", "d_k", "error"),
+    [
+        (0, 4, ValueError),
+        (4, 0, ValueError),
+        (-1, 4, ValueError),
+        (4.0, 4, TypeError),
+        (4, "4", TypeError),
+        (True, 4, TypeError),
+    ],
+)
+def test_random_projections_names_a_bad_size(d, d_k, error):
+    """The issue: init_projections(0, 4) raised ZeroDivisionError."""
+    with pytest.raises(error, match=r"d(_k)? must be"):
+        random_projections(d, d_k)
+
+
+def test_random_projections_are_n_0_1_over_d():
+    d, d_k = 400, 300
+    w_q, w_k = random_projections(d, d_k, seed=3)
+    assert w_q.shape == w_k.shape == (d, d_k) and w_q.dtype == np.float64
+    for w in (w_q, w_k):  # 120,000 draws each: mean within 5 standard errors, variance 1/d
+        assert abs(w.mean()) < 5 * np.sqrt(1 / d / w.size)
+        assert abs(w.var() * d - 1) < 0.02
+    assert abs(np.corrcoef(w_q.ravel(), w_k.ravel())[0, 1]) < 0.02  # independent draws
+
+
+@pytest.mark.parametrize("d_k", [64, 16])
+def test_random_projections_scale_lengths_by_d_k_over_d(d_k):
+    """E|x W|^2 = (d_k / d) |x|^2: lengths kept on average when d_k = d (the docstring)."""
+    x = np.random.default_rng(0).normal(size=(2000, 64))
+    w_q, _ = random_projections(64, d_k, seed=1)
+    ratio = np.linalg.norm(x @ w_q, axis=1) ** 2 / np.linalg.norm(x, axis=1) ** 2
+    assert abs(np.mean(ratio) / (d_k / 64) - 1) < 0.2
+
+
+def test_random_projections_are_seeded_fresh_and_independent_arrays():
+    a_q, a_k = random_projections(8, 4, seed=5)
+    b_q, b_k = random_projections(8, 4, seed=5)
+    np.testing.assert_array_equal(a_q, b_q)
+    np.testing.assert_array_equal(a_k, b_k)
+    a_q[:] = 0.0  # the caller's to change: the next call and w_k are not touched
+    assert not np.shares_memory(a_q, a_k)
+    np.testing.assert_array_equal(random_projections(8, 4, seed=5)[0], b_q)
+
+
+def test_random_projections_keep_the_draws_of_the_old_init_projections():
+    """Notebook 04's numbers were made with init_projections(d, d_k, seed): same matrices."""
+    rng = np.random.default_rng(0)
+    old_q = rng.normal(0.0, 1 / np.sqrt(64), size=(64, 16))
+    old_k = rng.normal(0.0, 1 / np.sqrt(64), size=(64, 16))
+    w_q, w_k = random_projections(64, 16, seed=0)
+    np.testing.assert_array_equal(w_q, old_q)
+    np.testing.assert_array_equal(w_k, old_k)
+
+
+def test_the_module_docstring_writes_no_gradient_formula():
+    """Notebook 04 asks for the gradient: help(course_lib.training) must not show it."""
+    import course_lib.training
+
+    doc = course_lib.training.__doc__
+    assert "dL/dQ" not in doc and "dL/dW_Q" not in doc and "G @ keys" not in doc
+    assert "onehot" not in doc
 
 
 def test_loss_and_grads_names_both_shapes():
@@ -224,7 +317,7 @@ def test_every_verb_and_object_is_in_the_bundled_vocabulary(verb_object_examples
 def test_training_on_verb_object_sentences_makes_verbs_attend_to_objects(
     verb_object_examples,
 ):
-    w_q0, w_k0 = init_projections(verb_object_examples[0].x.shape[1], 16, seed=0)
+    w_q0, w_k0 = random_projections(verb_object_examples[0].x.shape[1], 16, seed=0)
     w_q, w_k, losses = train_projections(verb_object_examples, w_q=w_q0, w_k=w_k0)
     assert losses[-1] < 0.25 * losses[0]
     before = target_attention(verb_object_examples, w_q0, w_k0)

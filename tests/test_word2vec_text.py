@@ -2,7 +2,10 @@
 and the line, or a stated, tested choice (a BOM is skipped; the first of two duplicated words
 wins, with a warning)."""
 
+import io
+import tracemalloc
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -18,6 +21,8 @@ from w2v_fault_helpers import (
 )
 
 from course_lib.embeddings import available_sources
+from course_lib.word2vec_sample import ZIP_MEMBER
+from course_lib.word2vec_text import max_line_bytes, parse_text
 
 
 @pytest.fixture
@@ -128,3 +133,107 @@ def test_duplicated_word_keeps_the_first_with_a_warning(env):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second load reads the cache: no warning
         assert_same_table(fresh_load(), (kv.index_to_key, np.asarray(kv.vectors)))
+
+
+# ------------------------------------------------------- issue 21: messages that say it right
+
+
+def test_a_tab_separated_line_says_tabs(env):
+    """The issue: a tab-separated line said "the line has 0 values"."""
+    lines = _lines(env)
+    lines[4] = lines[4].replace(" ", "\t")
+    _save(env, lines)
+    with pytest.raises(ValueError, match=r"line 5: the line has tabs; word2vec text separates"):
+        fresh_load()
+
+
+def test_a_duplicate_and_one_extra_line_blames_the_extra_line(env):
+    """The issue: a repeated word plus one line too many blamed a count the header never
+    said. The header counts every line, repeated or not (as gensim's reader does)."""
+    lines = _lines(env)
+    lines.insert(5, lines[2])  # line 6 repeats the word of line 3; 31 vector lines now
+    _save(env, lines)
+    with pytest.warns(RuntimeWarning, match="appears on line 3 and again on line 6"):
+        with pytest.raises(ValueError, match=r"line 32: more lines than the 30 words the header"):
+            fresh_load()
+
+
+def test_a_duplicate_counted_by_the_header_loads_like_gensim(env):
+    lines = _lines(env)
+    lines[6] = lines[2].split(" ", 1)[0] + " " + lines[6].split(" ", 1)[1]  # line 7 repeats 3
+    _save(env, lines)
+    with pytest.warns(RuntimeWarning, match="appears on line 3 and again on line 7"):
+        kv = fresh_load()
+    words, vectors = gensim_table(env.text)  # gensim logs "duplicate word ... ignoring"
+    # gensim 4.4 keeps the first vector too, but leaves the unused last slot in its table,
+    # with the key None: the course's reader does not.
+    assert words[-1] is None and len(words) == 30
+    assert kv.index_to_key == words[:-1]
+    np.testing.assert_array_equal(kv.vectors, vectors[:-1])
+
+
+# ------------------------------------------ issue 21 item 3: memory bounded while streaming
+
+
+def _peak_while(action):
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("layout", ["after a header", "no header line at all"])
+def test_a_100_mb_line_is_refused_in_bounded_memory(tmp_path, layout):
+    """The issue: a 100 MB line peaked at 648 MB. The length is checked while reading, so
+    the peak is a few kilobytes whatever the line's length."""
+    path = tmp_path / "one_line.txt"
+    with open(path, "wb") as f:
+        if layout == "after a header":
+            f.write(b"1 300\n" + b"w ")
+        block = b"0.25 " * 200_000  # 1 MB of plausible values
+        for _ in range(100):
+            f.write(block)
+        f.write(b"\n")
+    assert path.stat().st_size > 100_000_000
+    if layout == "after a header":
+        expected = r"line 2: the line is longer than 13024 bytes \(for 300 values\)"
+    else:
+        expected = r"line 1: the header is longer than 64 bytes"
+    with pytest.raises(ValueError, match=expected):
+        parse_text(path)
+    peak = _peak_while(lambda: _swallow(parse_text, path))
+    assert peak < 1_000_000, f"peak {peak / 1e6:.1f} MB"
+
+
+def _swallow(function, *args):
+    try:
+        function(*args)
+    except ValueError:
+        return
+
+
+def test_the_line_limit_leaves_room_for_real_lines():
+    """word2vec_sample's longest lines are a phrase and 300 values of about 11 characters."""
+    real_longest = len("Los_Angeles_Dodgers") + 300 * len(" -0.12345678")
+    assert max_line_bytes(300) > 3 * real_longest
+
+
+def test_the_zip_bomb_of_the_issue_is_refused_in_bounded_memory(env):
+    """A 100 KB zip holding one 100 MB line: unzipped in 1 MB chunks, then refused by the
+    parser at its line limit; the whole load's peak stays a few megabytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(ZIP_MEMBER, "w") as member:
+            member.write(b"1 300\nw ")
+            for _ in range(100):
+                member.write(b"0" * 1_000_000)
+    assert len(buffer.getvalue()) < 200_000
+    env.zip.parent.mkdir(parents=True)
+    env.zip.write_bytes(buffer.getvalue())
+    peak = _peak_while(lambda: _swallow(fresh_load))
+    with pytest.raises(ValueError, match=r"line 2: the line is longer than"):
+        fresh_load()
+    assert peak < 5_000_000, f"peak {peak / 1e6:.1f} MB"

@@ -1,32 +1,44 @@
-"""The machinery every checker shares: run a student's function safely, word the verdict.
+"""The machinery every checker shares: run the student's function, compare, word the verdict.
 
-A checker's body raises one of three exceptions to stop at the first problem it finds:
-``NotYet(hint)``, ``NotAttempted()``, or ``StudentError`` (the student's code raised). The
-function :func:`run_checker` turns that into the single printed line and the return value
-(True / False / None), and makes sure nothing ever escapes, so "Run all" always finishes.
+A checker's body raises one of three exceptions at the first problem it finds:
+``NotYet(hint)``, ``NotAttempted()``, or ``StudentError`` (the student's code raised).
+:func:`run_checker` turns that into the single printed line and the return value (True /
+False / None). It lets nothing escape but KeyboardInterrupt (the user stopping the run), and
+it runs the check with numpy's error state, the warning filters and the print options set
+here, so a notebook's ``np.seterr(all="raise")`` or ``warnings.simplefilter("error")`` does
+not change a verdict.
 
-:func:`call` runs the student's function:
-
-- on copies of the inputs (the checker keeps its own for the reference answer), and reports
-  a function that changed its input in place;
-- with a time limit of :data:`TIME_LIMIT` seconds where the platform can interrupt Python
-  (a SIGALRM timer in the main thread on Linux, macOS and Colab); elsewhere (Windows,
-  Pyodide, a thread) :func:`run_checker` says so in one line before the check starts;
-- turning ``sys.exit()`` into a "not yet" line. A KeyboardInterrupt from the user still
-  stops everything.
+:func:`call` runs the student's function through :mod:`course_lib.exercises._sandbox` (a
+forked child with a time limit of :data:`TIME_LIMIT` seconds, where the platform has
+processes), with course_lib's own answer to the exercise disabled
+(:mod:`course_lib.exercises._tripwire`). :func:`compare` is the comparison loop of every
+checker: the shape, the values within the tolerance, a repeated (cached) answer, the
+classic mistakes the checker lists, and the first row that differs.
 """
 
 from __future__ import annotations
 
-import copy
-import signal
-import sys
-import threading
-import time
+import functools
+import re
+import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
+
+from course_lib.exercises import _sandbox, _tripwire
+from course_lib.exercises._format import (
+    Memory,
+    NotYet,
+    as_array,
+    close,
+    kind_of,
+    one_line,
+    precision_note,
+    row_diff,
+    tolerance_note,
+)
 
 CORRECT = "✅ correct: "
 NOT_YET = "❌ not yet: "
@@ -37,146 +49,128 @@ STUB_LEFT = "the stub still raises NotImplementedError; replace that line with y
 TIME_LIMIT = 5.0
 # Hidden cases are random but reproducible; a seed that the notebooks do not use.
 SEED = 20240607
-# Relative tolerance by the precision of the student's answer (float64, float32, float16).
-_RTOL = {8: 1e-6, 4: 2e-3, 2: 2e-2}
-# Absolute tolerance: 5e-5 lets a result rounded to 4 decimals pass.
-_ATOL = {8: 5.01e-5, 4: 5.01e-5, 2: 1e-3}
-
-
-class NotYet(Exception):
-    """Stops a check at the first problem found; the message is the hint."""
+_PRINT_DEFAULTS = dict(  # numpy's own defaults, whatever the notebook set
+    precision=8,
+    threshold=1000,
+    edgeitems=3,
+    linewidth=75,
+    suppress=False,
+    nanstr="nan",
+    infstr="inf",
+    formatter=None,
+    sign="-",
+    floatmode="maxprec",
+    legacy=False,
+)
 
 
 class NotAttempted(Exception):
-    """The student's function raised NotImplementedError or returned None untouched."""
+    """The student's function raised NotImplementedError or returned None."""
 
 
 class StudentError(Exception):
     """The student's function raised; ``hint`` is added after its type and message."""
 
-    def __init__(self, exc: BaseException, hint: str = ""):
-        super().__init__(str(exc))
-        self.exc = exc
-        self.hint = hint
+    def __init__(self, type_name: str, text: str, hint: str = ""):
+        super().__init__(text)
+        self.type_name, self.text, self.hint = type_name, text, hint
 
 
-class _TimeUp(BaseException):
-    """Raised by the alarm inside the student's code (BaseException: `except Exception` in
-    the student's code does not swallow it)."""
+@dataclass(frozen=True)
+class Exercise:
+    """What a checker checks: its name, the function the student writes, what is disabled."""
+
+    checker: str
+    stub: str
+    forbidden: tuple[str, ...] = ()
+    task: str = "with numpy"
 
 
-# --------------------------------------------------------------------------------------
-# Running the student's function
-# --------------------------------------------------------------------------------------
-def interrupt_problem() -> str:
-    """'' when a student's function can be stopped here, else why it cannot."""
-    if sys.platform in ("win32", "cygwin"):
-        return "Windows has no timer signal"
-    if sys.platform in ("emscripten", "wasi"):
-        return "this in-browser Python has no timer signal"
-    if not hasattr(signal, "setitimer"):
-        return "this Python has no timer signal"
-    if threading.current_thread() is not threading.main_thread():
-        return "the check runs outside Python's main thread"
-    return ""
+_CURRENT: list[Exercise] = []
 
 
-def _copy(value):
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, list | tuple | dict):
-        return copy.deepcopy(value)
-    return value
-
-
-def _same(before, after) -> bool:
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and bool(np.array_equal(before, after, equal_nan=True))
-        )
-    return True
-
-
-def _run_with_limit(fn: Callable, args: tuple, seconds: float):
-    """``fn(*args)``, raising _TimeUp after ``seconds`` (a repeating SIGALRM timer)."""
-    armed = [True]
-
-    def on_alarm(signum, frame):
-        if armed[0]:
-            raise _TimeUp
-
-    start = time.monotonic()
-    old_handler = signal.signal(signal.SIGALRM, on_alarm)
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.2)
-    try:
-        return fn(*args)
-    finally:
-        while armed[0]:  # an alarm landing here, just as fn returns, must not skip the rest
-            try:
-                armed[0] = False
-            except _TimeUp:
-                pass
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old_handler)
-        if old_delay > 0:  # someone else's timer (e.g. pytest-timeout) keeps its deadline
-            left = max(old_delay - (time.monotonic() - start), 1e-3)
-            signal.setitimer(signal.ITIMER_REAL, left, old_interval)
+def name(fn: object) -> str:
+    """Return the name of the student's function, read without running any of its code."""
+    if isinstance(fn, functools.partial):
+        fn = fn.func
+    if isinstance(fn, types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+        return fn.__name__
+    return "your function"
 
 
 def call(fn: Callable, *args, case: str = "a hidden case", hint: str = ""):
-    """Run the student's ``fn`` on copies of ``args`` and return its result.
+    """Run the student's ``fn`` on copies of ``args`` and return what it returned.
 
     ``case`` names the hidden input in messages ("scores of shape (3, 4)"); ``hint`` is
     added when the function raises. Raises NotAttempted, NotYet or StudentError.
     """
-    copies = [_copy(a) for a in args]
-    limit = TIME_LIMIT if not interrupt_problem() else None
+    exercise = _CURRENT[-1] if _CURRENT else Exercise("check", "your function")
+    outcome = _sandbox.run(fn, args, TIME_LIMIT, exercise.forbidden)
+    if outcome.output:
+        print(outcome.output, end="" if outcome.output.endswith("\n") else "\n")
+    who = name(fn)
+    if outcome.kind == "timeout":
+        raise NotYet(
+            f"{who} did not finish within {TIME_LIMIT:g} s on {case} and was stopped; a right "
+            "answer takes well under a second there, so look for a loop that never ends"
+        )
+    if outcome.kind == "forbidden":
+        raise NotYet(
+            f"{who} called {_tripwire.shown(outcome.forbidden)} (directly or through another "
+            f"course_lib function): this exercise asks you to write {exercise.stub} yourself, "
+            f"{exercise.task}"
+        )
+    if outcome.kind == "not_implemented":
+        raise NotAttempted()
+    if outcome.kind == "exit":
+        raise NotYet(
+            f"{who} called sys.exit() or exit(), which would stop the notebook; a function "
+            "should `return` its result"
+        )
+    if outcome.kind == "died":
+        how = (
+            f"signal {outcome.extra.get('signal')}"
+            if outcome.extra.get("signal")
+            else (f"os._exit({outcome.extra.get('code')})")
+        )
+        raise NotYet(
+            f"{who} ended the process it ran in ({how}) on {case}; a function should "
+            "`return` its result"
+        )
+    if outcome.kind == "raised":
+        raise StudentError(outcome.error_type, outcome.error_text, hint)
+    if outcome.value is None:
+        raise NotAttempted(
+            f"{who} returns None; write your code and end it with `return` and the result"
+        )
+    if outcome.changed_input >= 0:
+        raise NotYet(
+            f"{who} changed its input array in place; work on a new array "
+            "(write `x = x - m` rather than `x -= m`)"
+        )
+    return outcome.value
+
+
+def run_checker(exercise: Exercise | None, fn, body: Callable[[], str], not_attempted=STUB_LEFT):
+    """Run ``body`` (which returns the success message), print one line, return the verdict.
+
+    ``exercise`` is None for the predictions, which run no student code.
+    """
+    if exercise is not None:
+        problem = _sandbox.fork_problem()
+        if problem:
+            print(
+                f"note: {problem}, so a function that never returns cannot be stopped here; "
+                "if this cell runs for more than a few seconds, interrupt the kernel"
+            )
+        _CURRENT.append(exercise)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            if limit is None:
-                result = fn(*copies)
-            else:
-                result = _run_with_limit(fn, tuple(copies), limit)
-    except _TimeUp:
-        raise NotYet(
-            f"{name(fn)} did not finish within {limit:g} s on {case} and was stopped; a "
-            "right answer takes well under a second there, so look for a loop that never ends"
-        ) from None
-    except NotImplementedError as exc:
-        raise NotAttempted() from exc
-    except SystemExit:
-        raise NotYet(
-            f"{name(fn)} called sys.exit() or exit(), which would stop the notebook; a "
-            "function should `return` its result"
-        ) from None
-    except Exception as exc:  # the student's code may raise anything; report it, never raise
-        raise StudentError(exc, hint) from exc
-    if result is None:
-        raise NotAttempted(
-            f"{name(fn)} returns None; write your code and end it with `return` and the result"
-        )
-    for before, after in zip(args, copies, strict=True):
-        if not _same(before, after):
-            raise NotYet(
-                f"{name(fn)} changed its input array in place; work on a new array "
-                "(write `x = x - m` rather than `x -= m`)"
-            )
-    return result
-
-
-def run_checker(body: Callable[[], str], not_attempted: str, *, runs_code: bool = True):
-    """Run ``body`` (which returns the success message), print one line, return the verdict."""
-    problem = interrupt_problem() if runs_code else ""
-    if problem:
-        print(
-            f"note: {problem}, so a function that never returns cannot be stopped here; "
-            "if this cell runs for more than a few seconds, interrupt the kernel"
-        )
-    try:
-        message = body()
+            with np.printoptions(**_PRINT_DEFAULTS):
+                if exercise is not None:
+                    require_callable(fn, exercise.checker, exercise.stub)
+                message = body()
     except NotAttempted as stop:
         print(NOT_ATTEMPTED + (one_line(stop, 400) or not_attempted))
         return None
@@ -186,185 +180,95 @@ def run_checker(body: Callable[[], str], not_attempted: str, *, runs_code: bool 
     except StudentError as err:
         print(
             NOT_YET
-            + f"your function raised {type(err.exc).__name__}: {one_line(err.exc, 140)}"
+            + f"your function raised {err.type_name}: {one_line(err.text, 140)}"
             + (f" ({err.hint})" if err.hint else "")
         )
         return False
-    except (Exception, _TimeUp) as exc:  # a checker must never stop "Run all"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a checker must never stop "Run all"
         print(NOT_YET + f"could not check the answer ({type(exc).__name__}: {one_line(exc)})")
         return False
+    finally:
+        if exercise is not None:
+            _CURRENT.pop()
     print(CORRECT + one_line(message, 400))
     return True
 
 
 def require_callable(fn: object, checker: str, stub: str) -> None:
+    """Stop with a hint when ``fn`` is not a function (the result of calling it, say)."""
     if not callable(fn):
         raise NotYet(
             f"pass the function itself, {checker}({stub}), not the result of calling it "
-            "(no parentheses after its name)"
+            f"(no parentheses after its name); got {kind_of(fn)}"
         )
 
 
 def unpack(result, names: tuple[str, ...]) -> tuple:
-    """Check that ``result`` is a tuple of len(names) values; NotYet naming the form if not."""
+    """Return ``result`` as a tuple of len(names) values; NotYet naming the form if not."""
     wanted = ", ".join(names)
-    if result is None:
-        raise NotYet(f"the function returned None: did you forget `return {wanted}`?")
     if not isinstance(result, tuple | list) or len(result) != len(names):
-        shape = getattr(result, "shape", None)
-        raise NotYet(
-            f"return {len(names)} values: `return {wanted}`; got {type(result).__name__}"
-            + (f" of shape {shape}" if shape is not None else "")
-        )
+        raise NotYet(f"return {len(names)} values: `return {wanted}`; got {kind_of(result)}")
     return tuple(result)
 
 
-# --------------------------------------------------------------------------------------
-# Numbers and arrays
-# --------------------------------------------------------------------------------------
-def as_array(value, what: str) -> np.ndarray:
-    """Turn a returned value into a float array (float32 stays float32), or stop with a hint."""
-    if value is None:
-        raise NotYet(f"{what} is None: did you forget `return`?")
-    try:
-        array = np.asarray(value)
-        if not (np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize in _RTOL):
-            array = array.astype(np.float64)
-    except (TypeError, ValueError) as exc:
+def compare(
+    got,
+    expected: np.ndarray,
+    *,
+    what: str,
+    case: str,
+    memory: Memory | None = None,
+    variants: Callable[[], Iterable[tuple[np.ndarray, str]]] | None = None,
+    wrong_shape: Callable[[tuple], str] | None = None,
+    differ: Callable[[np.ndarray], str] | None = None,
+) -> np.ndarray:
+    """Check one returned array against the reference; return it, or raise NotYet.
+
+    In order: ``got`` must be an array of real numbers, of the reference's shape
+    (``wrong_shape(shape)`` words the hint), equal within the tolerance; else a repeated
+    answer is named, then the first of ``variants()`` (classic mistakes, each with its
+    hint) that matches, then ``differ(got)`` or the first row that differs.
+    """
+    got = as_array(got, what)
+    if got.shape != expected.shape:
         raise NotYet(
-            f"{what} should be a numpy array, got {type(value).__name__} ({one_line(exc, 60)})"
-        ) from exc
-    return array
-
-
-def tolerance(*arrays: np.ndarray) -> tuple[float, float]:
-    """(rtol, atol) for comparing ``arrays``: set by the least precise float among them."""
-    size = min((a.dtype.itemsize for a in arrays if a.dtype.itemsize in _RTOL), default=8)
-    return _RTOL[size], _ATOL[size]
-
-
-def close(a, b) -> bool:
-    """Same shape and equal within the tolerance; NaN only matches NaN."""
-    a, b = np.asarray(a), np.asarray(b)
-    rtol, atol = tolerance(a, b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
-
-
-def tolerance_note(expected, got) -> str:
-    """' (largest difference ..., tolerance ...)' when ``got`` is near ``expected``, else ''."""
-    expected, got = np.asarray(expected, dtype=float), np.asarray(got, dtype=float)
-    if expected.shape != got.shape or not np.all(np.isfinite(got)):
-        return ""
-    diff = float(np.max(np.abs(expected - got), initial=0.0))
-    if diff > 0.05 * max(1.0, float(np.max(np.abs(expected), initial=0.0))):
-        return ""
-    rtol, atol = tolerance(np.asarray(got))
-    return (
-        f" (largest difference {diff:.2g}; the tolerance is {atol:.2g} plus {rtol:.0e} of the "
-        "value, so a result rounded to 4 decimals passes)"
+            wrong_shape(got.shape)
+            if wrong_shape
+            else f"for {case}, {what} should have shape {expected.shape}, got {got.shape}"
+        )
+    if close(got, expected):
+        if memory is not None:
+            memory.add(got, expected)
+        return got
+    if memory is not None:
+        memory.check(got, expected)
+    for variant, hint in variants() if variants else ():
+        if np.shape(variant) == got.shape and close(got, variant):
+            raise NotYet(hint)
+    if differ is not None:
+        raise NotYet(differ(got))
+    raise NotYet(
+        f"for {case}, {what}: {row_diff(np.atleast_2d(expected), np.atleast_2d(got))}"
+        + tolerance_note(expected, got)
+        + precision_note(got)
     )
 
 
-def precision_note(array: np.ndarray) -> str:
-    if array.dtype.itemsize < 8:
-        return f" (your result is {array.dtype}: compute in float64, numpy's default)"
-    return ""
+def lost_axis(err: StudentError, kept: str) -> NotYet | None:
+    """Return a NotYet naming a lost axis when the student's code failed to broadcast."""
+    if err.type_name != "ValueError" or "broadcast" not in err.text:
+        return None
+    shapes = re.findall(r"\(([\d, ]*)\)", err.text)[:2]
+    shown = " and ".join(f"({s.replace(',', ', ').strip()})" for s in shapes) or "two shapes"
+    return NotYet(
+        f"your function raised ValueError: numpy cannot line up arrays of shapes {shown}: {kept}"
+    )
 
 
-def one_line(text: object, limit: int = 160) -> str:
-    """Squeeze ``text`` into a single line of at most ``limit`` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def name(fn: object) -> str:
-    return getattr(fn, "__name__", "your function")
-
-
-def vec(values, limit: int = 4, decimals: int = 2) -> str:
-    """``[0.2113, 0.3498, ...]`` -> ``"[0.21, 0.35, ...]"`` (at most ``limit`` numbers)."""
-    flat = np.asarray(values, dtype=float).ravel()
-    text = ", ".join(f"{v:.{decimals}f}" for v in flat[:limit])
-    return "[" + text + (", ..." if flat.size > limit else "") + "]"
-
-
-def vec_against(values, reference: float, limit: int = 4) -> str:
-    """Like :func:`vec`, with enough decimals that a value unequal to ``reference`` never
-    prints as ``reference`` does (row sums of 1.0001 are not shown as 1.00)."""
-    flat = np.asarray(values, dtype=float).ravel()[:limit]
-    for decimals in range(2, 17):
-        ref = f"{reference:.{decimals}f}"
-        if all(v == reference or f"{v:.{decimals}f}" != ref for v in flat):
-            break
-    return vec(values, limit, decimals)
-
-
-def two_numbers(expected: float, got: float) -> tuple[str, str]:
-    """Format two different numbers with just enough decimals to tell them apart."""
-    for decimals in range(2, 17):
-        want, have = f"{expected:.{decimals}f}", f"{got:.{decimals}f}"
-        if want != have:
-            return want, have
-    return repr(float(expected)), repr(float(got))
-
-
-def row_diff(expected: np.ndarray, got: np.ndarray) -> str:
-    """``"row 2 should be [...], got [...]"`` for the first row that differs, with enough
-    decimals to show the difference."""
-    flat_exp = np.asarray(expected, dtype=float).reshape(-1, expected.shape[-1])
-    flat_got = np.asarray(got, dtype=float).reshape(-1, got.shape[-1])
-    bad = [i for i in range(len(flat_exp)) if not close(flat_got[i], flat_exp[i])] or [0]
-    i = bad[0]
-    want = have = ""
-    for decimals in range(2, 17):
-        want, have = vec(flat_exp[i], 4, decimals), vec(flat_got[i], 4, decimals)
-        if want != have:
-            break
-    if want == have:  # the difference is beyond the first four numbers
-        j = int(np.argmax(np.abs(flat_exp[i] - flat_got[i])))
-        a, b = two_numbers(flat_exp[i, j], flat_got[i, j])
-        return f"row {i}, entry {j} should be {a}, got {b}"
-    return f"row {i} should be {want}, got {have}"
-
-
-def matmul_hint(exc: BaseException, hint: str) -> str:
-    """Return ``hint`` when ``exc`` looks like a shape mismatch in a product, else ''."""
-    text = str(exc).lower()
+def matmul_hint(err: StudentError, hint: str) -> str:
+    """Return ``hint`` when ``err`` looks like a shape mismatch in a product, else ''."""
+    text = err.text.lower()
     words = ("matmul", "aligned", "mismatch", "broadcast", "shapes", "dimension")
-    return hint if isinstance(exc, ValueError) and any(w in text for w in words) else ""
-
-
-class Memory:
-    """Remembers the answers a student's function gave, to catch a cached result: the same
-    answer for a different input."""
-
-    def __init__(self):
-        self.seen: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def check(self, got: np.ndarray, expected: np.ndarray) -> None:
-        """Call when ``got`` is wrong; raises NotYet if it repeats an earlier answer."""
-        for old_got, old_expected in self.seen:
-            if close(got, old_got) and not close(expected, old_expected):
-                raise NotYet(
-                    "your function gave the same answer for two different hidden inputs (a "
-                    "cached result?); compute it from the arguments, not from a variable made "
-                    "outside the function or saved from an earlier call"
-                )
-
-    def add(self, got: np.ndarray, expected: np.ndarray) -> None:
-        self.seen.append((np.array(got, dtype=float), np.array(expected, dtype=float)))
-
-
-def numerical_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5):
-    """Central finite differences of the scalar ``loss`` at ``x`` (float64, same shape)."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        saved = x[index]
-        x[index] = saved + h
-        up = loss(x)
-        x[index] = saved - h
-        down = loss(x)
-        x[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
+    return hint if err.type_name == "ValueError" and any(w in text for w in words) else ""

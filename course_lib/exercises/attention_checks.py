@@ -8,32 +8,39 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib import attention
-from course_lib.exercises._harness import (
-    SEED,
-    STUB_LEFT,
+from course_lib.exercises._format import (
     Memory,
     NotYet,
-    StudentError,
     as_array,
-    call,
     close,
+    precision_note,
+    row_diff,
+    tolerance_note,
+)
+from course_lib.exercises._harness import (
+    SEED,
+    Exercise,
+    StudentError,
+    call,
     matmul_hint,
     name,
-    precision_note,
-    require_callable,
-    row_diff,
     run_checker,
-    tolerance_note,
     unpack,
 )
+from course_lib.exercises._tripwire import FORBIDDEN
 
-_SWAP_HINT = (
-    "scores = queries @ keys transposed; transpose only the last two axes, "
-    "np.swapaxes(keys, -1, -2), which also works for a batch"
+_TASK = "with numpy and course_lib's softmax (which stays allowed)"
+PLAIN = Exercise("check_dot_product_attention", "attention", FORBIDDEN["attention"], _TASK)
+SCALED = Exercise("check_scaled_attention", "scaled_attention", FORBIDDEN["attention"], _TASK)
+_LAST_TWO = (
+    "keys.T reverses EVERY axis, which is right for one sequence only; for a batch, "
+    "transpose only the last two axes (numpy has a function that swaps two given axes)"
 )
+_SWAP_HINT = "the scores are queries times the transposed keys; " + _LAST_TWO
 OVERFLOW = (
-    "got NaN when the scores differ by thousands within a row: the softmax overflows; subtract "
-    "each row's max (not its min or mean) before np.exp, or call course_lib's softmax"
+    "got NaN when the scores differ by thousands within a row: your softmax overflows; "
+    "subtract each row's own maximum (not its min or mean) before np.exp, or call "
+    "course_lib's softmax"
 )
 
 
@@ -49,8 +56,8 @@ def _variants(queries, keys, values, scaled: bool) -> list[tuple[np.ndarray, str
     out = [
         (
             attention.softmax(scores),
-            "your weights use the unscaled scores: multiply queries @ keysᵀ by 1/√d_k "
-            "(d_k = queries.shape[-1]) before the softmax",
+            "your weights use the unscaled scores: divide the scores by √d_k (d_k is the "
+            "length of each query and key) before the softmax",
         ),
         (
             attention.softmax(scores / math.sqrt(d_k)),
@@ -81,8 +88,7 @@ def _variants(queries, keys, values, scaled: bool) -> list[tuple[np.ndarray, str
     return [pair for i, pair in enumerate(out) if i != (1 if scaled else 0)]
 
 
-def _check_attention(fn: Callable, *, scaled: bool, checker: str, stub: str) -> str:
-    require_callable(fn, checker, stub)
+def _check_attention(fn: Callable, *, scaled: bool) -> str:
     rng = np.random.default_rng(SEED + (3 if scaled else 2))
     seq_q, seq_k, d_k, d_v = 3, 4, 5, 2
     x = rng.normal(size=(6, 4))
@@ -108,11 +114,11 @@ def _check_attention(fn: Callable, *, scaled: bool, checker: str, stub: str) -> 
         except StudentError as err:
             if kind == "a batch":
                 raise NotYet(
-                    f"works for one sequence but raised {type(err.exc).__name__} for a batch "
-                    f"(queries of shape {queries.shape}); transpose only the last two axes "
-                    "with np.swapaxes(keys, -1, -2): keys.T reverses every axis"
+                    f"works for one sequence but raised {err.type_name} for a batch "
+                    f"(queries of shape {queries.shape}): {_LAST_TWO}"
                 ) from err
-            raise StudentError(err.exc, matmul_hint(err.exc, _SWAP_HINT)) from err
+            err.hint = matmul_hint(err, _SWAP_HINT)
+            raise
         output, weights = unpack(result, ("output", "weights"))
         output = as_array(output, "output (the first returned value)")
         weights = as_array(weights, "weights (the second returned value)")
@@ -123,8 +129,7 @@ def _check_attention(fn: Callable, *, scaled: bool, checker: str, stub: str) -> 
             if kind == "a batch":
                 raise NotYet(
                     f"for a batch (queries {queries.shape}, keys {keys.shape}) weights should "
-                    f"have shape {expected_w.shape}, got {weights.shape}; use "
-                    "np.swapaxes(keys, -1, -2) instead of keys.T (.T reverses every axis)"
+                    f"have shape {expected_w.shape}, got {weights.shape}: {_LAST_TWO}"
                 )
             flipped = expected_w.shape[:-2] + expected_w.shape[-2:][::-1]
             extra = "; one row per query: queries @ keysᵀ, not keys @ queriesᵀ"
@@ -191,23 +196,18 @@ def check_dot_product_attention(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from course_lib import softmax
-    >>> def attend(queries, keys, values):
-    ...     weights = softmax(queries @ np.swapaxes(keys, -1, -2))
-    ...     return weights @ values, weights
-    >>> check_dot_product_attention(attend)  # doctest: +NORMALIZE_WHITESPACE
-    ✅ correct: attend matches softmax(Q Kᵀ) V for one sequence, self-attention, large scores and
-    a batch
-    True
+    The example shows no solution: notebook 02 asks the student to write it
+    (``notebooks/solutions`` has one). course_lib's own attention functions are switched
+    off while ``fn`` runs (its ``softmax`` is not).
+
+    >>> from course_lib import dot_product_attention
+    >>> check_dot_product_attention(dot_product_attention)  # doctest: +NORMALIZE_WHITESPACE
+    ❌ not yet: dot_product_attention called course_lib's dot_product_attention (directly or
+    through another course_lib function): this exercise asks you to write attention yourself,
+    with numpy and course_lib's softmax (which stays allowed)
+    False
     """
-
-    def body() -> str:
-        return _check_attention(
-            fn, scaled=False, checker="check_dot_product_attention", stub="attention"
-        )
-
-    return run_checker(body, STUB_LEFT)
+    return run_checker(PLAIN, fn, lambda: _check_attention(fn, scaled=False))
 
 
 def check_scaled_attention(fn: Callable) -> bool | None:
@@ -230,20 +230,13 @@ def check_scaled_attention(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> from course_lib import dot_product_attention
-    >>> forgot_to_scale = dot_product_attention
-    >>> check_scaled_attention(forgot_to_scale)  # doctest: +NORMALIZE_WHITESPACE
-    ❌ not yet: your weights use the unscaled scores: multiply queries @ keysᵀ by 1/√d_k (d_k =
-    queries.shape[-1]) before the softmax
+    The example shows no solution: notebook 03 asks the student to write it.
+
+    >>> check_scaled_attention(lambda queries, keys, values: values)  # doctest: +ELLIPSIS
+    ❌ not yet: return 2 values: `return output, weights`; got an array of shape ...
     False
     """
-
-    def body() -> str:
-        return _check_attention(
-            fn, scaled=True, checker="check_scaled_attention", stub="scaled_attention"
-        )
-
-    return run_checker(body, STUB_LEFT)
+    return run_checker(SCALED, fn, lambda: _check_attention(fn, scaled=True))
 
 
 __all__ = ["check_dot_product_attention", "check_scaled_attention"]

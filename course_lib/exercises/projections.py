@@ -1,4 +1,4 @@
-"""Checkers for notebook 04: projections, the gradient of the scores, multi-head attention."""
+"""Checkers for projections, the gradient of the scores (notebook 04), multi-head (05)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,39 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib import attention
-from course_lib.exercises._harness import (
-    SEED,
-    STUB_LEFT,
+from course_lib.exercises._format import (
     Memory,
     NotYet,
-    StudentError,
     as_array,
-    call,
     close,
+    numerical_gradient,
+    row_diff,
+    tolerance_note,
+)
+from course_lib.exercises._harness import (
+    SEED,
+    Exercise,
+    StudentError,
+    call,
     matmul_hint,
     name,
-    numerical_gradient,
-    require_callable,
-    row_diff,
     run_checker,
-    tolerance_note,
     unpack,
+)
+from course_lib.exercises._tripwire import FORBIDDEN
+
+PROJECT = Exercise("check_projections", "project")
+GRADIENT = Exercise(
+    "check_score_gradient",
+    "score_gradient",
+    FORBIDDEN["score_gradient"],
+    "from the chain rule, with numpy",
+)
+MULTIHEAD = Exercise(
+    "check_multihead_attention",
+    "multihead_attention",
+    FORBIDDEN["multihead"],
+    "with numpy (course_lib's scaled_dot_product_attention stays allowed for each head)",
 )
 
 
@@ -48,17 +64,16 @@ def check_projections(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> check_projections(lambda x, w_q, w_k, w_v: (x @ w_q, x @ w_k, x @ w_v))
-    ✅ correct: <lambda> returns x @ w_q, x @ w_k and x @ w_v, also for a batch
-    True
+    >>> check_projections(lambda x, w_q, w_k, w_v: (x @ w_q, x @ w_q, x @ w_q))
+    ❌ not yet: keys equal x @ w_q; use w_k for the keys
+    False
     """
     hint = (
-        "multiply x @ w: x has shape (seq_len, d_model) and each w has shape "
-        "(d_model, d_k), so w @ x and x @ w.T do not fit"
+        "x has shape (seq_len, d_model) and each w has shape (d_model, d_k): only one order "
+        "of the two in the product has matching inner sizes"
     )
 
     def body() -> str:
-        require_callable(fn, "check_projections", "project")
         rng = np.random.default_rng(SEED + 4)
         d_model, d_k, d_v = 6, 3, 5
         w = {
@@ -75,7 +90,8 @@ def check_projections(fn: Callable) -> bool | None:
             try:
                 result = call(fn, x, w["w_q"], w["w_k"], w["w_v"], case=f"x of shape {x.shape}")
             except StudentError as err:
-                raise StudentError(err.exc, matmul_hint(err.exc, hint)) from err
+                err.hint = matmul_hint(err, hint)
+                raise
             result = unpack(result, ("queries", "keys", "values"))
             products = {key: x @ m for key, m in w.items()}
             for role, got, key in zip(("queries", "keys", "values"), result, w, strict=True):
@@ -89,14 +105,14 @@ def check_projections(fn: Callable) -> bool | None:
                         f"for x of shape {x.shape}, {role} should have shape {want.shape} "
                         f"= x @ {key}, got {got.shape}"
                     )
-                memory.check(got, want)
                 for other, product in products.items():
                     if close(got, product):
                         raise NotYet(f"{role} equal x @ {other}; use {key} for the {role}")
+                memory.check(got, want)
                 raise NotYet(f"{role} should be x @ {key} (for {kind}): {row_diff(want, got)}")
         return f"{name(fn)} returns x @ w_q, x @ w_k and x @ w_v, also for a batch"
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(PROJECT, fn, body)
 
 
 # --------------------------------------------------------------------------------------
@@ -185,7 +201,6 @@ def check_score_gradient(fn: Callable) -> bool | None:
     """
 
     def body() -> str:
-        require_callable(fn, "check_score_gradient", "score_gradient")
         rng = np.random.default_rng(SEED + 13)
         seq, d_model, d_k = 4, 5, 3
         memory = Memory()
@@ -225,7 +240,7 @@ def check_score_gradient(fn: Callable) -> bool | None:
             f"on {len(divisors)} hidden cases"
         )
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(GRADIENT, fn, body)
 
 
 # --------------------------------------------------------------------------------------
@@ -322,7 +337,7 @@ def check_multihead_attention(fn: Callable) -> bool | None:
 
     Examples
     --------
-    The example shows no solution: notebook 04 asks the student to write it
+    The example shows no solution: notebook 05 asks the student to write it
     (``notebooks/solutions`` has one).
 
     >>> from course_lib import scaled_dot_product_attention
@@ -336,7 +351,6 @@ def check_multihead_attention(fn: Callable) -> bool | None:
     """
 
     def body() -> str:
-        require_callable(fn, "check_multihead_attention", "multihead_attention")
         rng = np.random.default_rng(SEED + 14)
         cases = [(6, 12, 3), (4, 8, 2), (4, 8, 4), (5, 6, 1), (6, 12, 3)]  # (seq, d_model, h)
         memory = Memory()
@@ -347,8 +361,8 @@ def check_multihead_attention(fn: Callable) -> bool | None:
             try:
                 got = as_array(call(fn, x, w_q, w_k, w_v, h, case=case), "output")
             except StudentError as err:
-                if isinstance(err.exc, TypeError) and "integer" in str(err.exc):
-                    err.hint = "d_model / n_heads is a float; use d_head = d_model // n_heads"
+                if err.type_name == "TypeError" and "integer" in err.text:
+                    err.hint = "d_model / n_heads is a float; a reshape needs a whole number"
                 raise
             heads = _heads(*(_split(x @ w, h) for w in (w_q, w_k, w_v)), math.sqrt(d_model // h))
             expected = _merge(heads)  # (seq, d_model)
@@ -367,7 +381,7 @@ def check_multihead_attention(fn: Callable) -> bool | None:
             raise NotYet(f"for {case}, {row_diff(expected, got)}" + tolerance_note(expected, got))
         return f"{name(fn)} matches multi-head attention (divisor √d_head) for 1, 2, 3 and 4 heads"
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(MULTIHEAD, fn, body)
 
 
 __all__ = ["check_projections", "check_score_gradient", "check_multihead_attention"]

@@ -7,25 +7,36 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.exercises._harness import (
-    SEED,
-    STUB_LEFT,
+from course_lib.exercises._format import (
     Memory,
     NotYet,
     as_array,
-    call,
     close,
-    name,
-    require_callable,
     row_diff,
-    run_checker,
     tolerance,
     tolerance_note,
     two_numbers,
     vec,
 )
+from course_lib.exercises._harness import SEED, Exercise, call, compare, name, run_checker
+from course_lib.exercises._source import nested_loop
+from course_lib.exercises._tripwire import FORBIDDEN
 
-_NORMS = "np.linalg.norm(a) * np.linalg.norm(b)"
+COSINE = Exercise(
+    "check_cosine_similarity",
+    "cosine_similarity",
+    FORBIDDEN["cosine"],
+    "from a dot product and the two lengths",
+)
+MATRIX = Exercise(
+    "check_cosine_matrix",
+    "cosine_matrix",
+    FORBIDDEN["cosine"],
+    "with whole-array numpy operations",
+)
+
+_COLUMNS = ": that compares the features (the columns); compare the rows, one per word"
+_NORMS = "the product of the two lengths, ‖a‖ ‖b‖"
 
 
 def _cosine_hint(value: float, a: np.ndarray, b: np.ndarray) -> str:
@@ -38,8 +49,14 @@ def _cosine_hint(value: float, a: np.ndarray, b: np.ndarray) -> str:
         (dot / (na * na + nb * nb), "you divided by squared lengths (a @ a is ‖a‖²)"),
         (dot / na, f"you divided by only one length; divide by both, {_NORMS}"),
         (dot / nb, f"you divided by only one length; divide by both, {_NORMS}"),
-        (dot / na * nb, f"check the brackets: a @ b / ({_NORMS})"),
-        (dot * na * nb, f"check the brackets: a @ b / ({_NORMS})"),
+        (
+            dot / na * nb,
+            "check the brackets: the dot product is divided by BOTH lengths (their product)",
+        ),
+        (
+            dot * na * nb,
+            "check the brackets: the dot product is divided by BOTH lengths (their product)",
+        ),
     ]
     for number, hint in wrong:
         if math.isclose(value, number, rel_tol=1e-6, abs_tol=1e-12):
@@ -70,20 +87,16 @@ def check_cosine_similarity(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> def cosine(a, b):
-    ...     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    >>> check_cosine_similarity(cosine)
-    ✅ correct: cosine(a, b) gives the cosine similarity on 6 hidden pairs of vectors
-    True
+    The examples show no solution: notebook 01 asks the student to write it
+    (``notebooks/solutions`` has one).
+
     >>> check_cosine_similarity(lambda a, b: float(a @ b))  # doctest: +NORMALIZE_WHITESPACE
-    ❌ not yet: you returned the dot product a·b; divide it by both lengths, np.linalg.norm(a) *
-    np.linalg.norm(b)
+    ❌ not yet: you returned the dot product a·b; divide it by both lengths, the product of the
+    two lengths, ‖a‖ ‖b‖
     False
     """
 
     def body() -> str:
-        require_callable(fn, "check_cosine_similarity", "cosine_similarity")
         rng = np.random.default_rng(SEED)
         a = rng.normal(size=5)
         pairs = [
@@ -101,7 +114,7 @@ def check_cosine_similarity(fn: Callable) -> bool | None:
             if arr.size != 1:
                 raise NotYet(
                     f"expected a single number, got an array of shape {arr.shape}: "
-                    "sum the products (a @ b) instead of multiplying element by element"
+                    "sum the products of matching entries (a dot product), not just multiply them"
                 )
             value = float(arr.ravel()[0])
             expected = float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b))
@@ -125,7 +138,7 @@ def check_cosine_similarity(fn: Callable) -> bool | None:
             f"{name(fn)}(a, b) gives the cosine similarity on {len(pairs)} hidden pairs of vectors"
         )
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(COSINE, fn, body)
 
 
 def _matrix_hint(vectors: np.ndarray, got: np.ndarray) -> str:
@@ -172,9 +185,12 @@ def _matrix_hint(vectors: np.ndarray, got: np.ndarray) -> str:
 def check_cosine_matrix(fn: Callable) -> bool | None:
     """Check ``fn(vectors)``: the cosine similarity of every pair of rows, as one matrix.
 
-    ``result[i, j] = cos(vectors[i], vectors[j])``, with whole-array operations. A result
-    rounded to 4 decimals is accepted. (The examples show no solution: notebook 01 asks the
-    student to work it out; ``notebooks/solutions`` has one.)
+    ``result[i, j] = cos(vectors[i], vectors[j])``, with whole-array operations: no Python
+    loop over the pairs. The loop rule is read from the function's source (see
+    :mod:`course_lib.exercises._source`): a loop inside a loop, a comprehension over pairs,
+    or ``itertools.product``/``np.vectorize`` over pairs is rejected even when its numbers
+    are right; a single loop or comprehension (over the rows, say) is not. A result rounded
+    to 4 decimals is accepted.
 
     Parameters
     ----------
@@ -189,10 +205,12 @@ def check_cosine_matrix(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> check_cosine_matrix(lambda v: v @ v.T)  # doctest: +NORMALIZE_WHITESPACE
-    ❌ not yet: you returned the dot products vectors @ vectors.T; entry [i, j] must be divided
-    by the length of row i and the length of row j: build that (n, n) table by broadcasting a
-    column against a row
+    The examples show no solution: notebook 01 asks the student to work it out
+    (``notebooks/solutions`` has one).
+
+    >>> check_cosine_matrix(lambda v: v)  # doctest: +NORMALIZE_WHITESPACE
+    ❌ not yet: for vectors of shape (5, 3) expected an (5, 5) matrix, one entry per pair of
+    rows, got shape (5, 3)
     False
     >>> def cosine_matrix(vectors):
     ...     raise NotImplementedError
@@ -201,7 +219,6 @@ def check_cosine_matrix(fn: Callable) -> bool | None:
     """
 
     def body() -> str:
-        require_callable(fn, "check_cosine_matrix", "cosine_matrix")
         rng = np.random.default_rng(SEED + 10)
         lengths = np.array([0.1, 1.0, 3.0, 10.0, 0.5])[:, None]
         cases = [
@@ -211,37 +228,44 @@ def check_cosine_matrix(fn: Callable) -> bool | None:
         ]
         memory = Memory()
         for vectors in cases:
-            n = vectors.shape[0]
-            got = as_array(call(fn, vectors, case=f"vectors of shape {vectors.shape}"), "result")
+            n, d = vectors.shape
+            case = f"vectors of shape {vectors.shape}"
             unit = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
             expected = unit @ unit.T  # (n, n)
-            if got.shape != (n, n):
-                extra = (
-                    ": that compares the features (the columns); compare the rows, one per word"
-                    if got.shape == (vectors.shape[1],) * 2
-                    else ""
+
+            def wrong_shape(shape, n=n, d=d, case=case):
+                return (
+                    f"for {case} expected an ({n}, {n}) matrix, one entry per pair of rows, "
+                    f"got shape {shape}" + (_COLUMNS if shape == (d, d) else "")
                 )
-                raise NotYet(
-                    f"for vectors of shape {vectors.shape} expected an ({n}, {n}) matrix, one "
-                    f"entry per pair of rows, got shape {got.shape}{extra}"
+
+            def differ(got, vectors=vectors, expected=expected, case=case):
+                return _matrix_hint(vectors, got) or (
+                    f"for {case}, {row_diff(expected, got)}" + tolerance_note(expected, got)
                 )
-            if close(got, expected):
-                memory.add(got, expected)
-                continue
-            memory.check(got, expected)
-            hint = _matrix_hint(vectors, got)
-            if not hint:
-                hint = (
-                    f"for vectors of shape {vectors.shape}, {row_diff(expected, got)}"
-                    + tolerance_note(expected, got)
-                )
-            raise NotYet(hint)
+
+            compare(
+                call(fn, vectors, case=case),
+                expected,
+                what="the result",
+                case=case,
+                memory=memory,
+                wrong_shape=wrong_shape,
+                differ=differ,
+            )
+        loop = nested_loop(fn)
+        if loop:
+            raise NotYet(
+                f"the numbers are right, but {name(fn)} computes the n² entries one pair at a "
+                f"time in Python ({loop}); the exercise asks for whole-array operations: one "
+                "matrix product of the rows, divided by a table of lengths made by broadcasting"
+            )
         return (
             f"{name(fn)}(vectors) gives the cosine similarity of every pair of rows on "
             f"{len(cases)} hidden sets of vectors"
         )
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(MATRIX, fn, body)
 
 
 __all__ = ["check_cosine_similarity", "check_cosine_matrix"]

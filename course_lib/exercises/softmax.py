@@ -7,26 +7,40 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib import attention
-from course_lib.exercises._harness import (
-    SEED,
-    STUB_LEFT,
+from course_lib.exercises._format import (
     Memory,
     NotYet,
-    as_array,
-    call,
-    close,
-    name,
-    numerical_gradient,
     precision_note,
-    require_callable,
     row_diff,
-    run_checker,
     tolerance_note,
     vec,
     vec_against,
 )
+from course_lib.exercises._harness import (
+    SEED,
+    Exercise,
+    StudentError,
+    call,
+    compare,
+    lost_axis,
+    name,
+    run_checker,
+)
+from course_lib.exercises._tripwire import FORBIDDEN
 
-_KEEPDIMS = "sum with keepdims=True so the row sums keep shape (n_rows, 1)"
+SOFTMAX = Exercise(
+    "check_softmax", "softmax_rows", FORBIDDEN["softmax"], "with numpy (np.exp, a max, a sum)"
+)
+BACKWARD = Exercise(
+    "check_softmax_backward",
+    "softmax_backward",
+    FORBIDDEN["softmax_backward"],
+    "from the derivative of the softmax, with numpy",
+)
+_KEEPDIMS = (
+    "a sum or max over the last axis loses that axis, so one number per row no longer lines "
+    "up with the rows; keep the summed axis (keepdims) so each row's number is a column"
+)
 _SPREAD = np.array(  # scores that differ by thousands WITHIN a row
     [
         [0.0, 1000.0, 0.0, 0.0],
@@ -35,100 +49,97 @@ _SPREAD = np.array(  # scores that differ by thousands WITHIN a row
         [3.0, -1.0, 0.5, 2.0],
     ]
 )
+_MAX_FIRST = "subtract each row's own maximum before np.exp, so its largest exponent is exp(0) = 1"
 
 
-def _exp_over(scores: np.ndarray, shift: np.ndarray, axis=-1, keepdims=True) -> np.ndarray:
+def _exp_over(scores: np.ndarray, shift, axis=-1, keepdims=True) -> np.ndarray:
     e = np.exp(scores - shift)
     return e / e.sum(axis=axis, keepdims=keepdims)
 
 
 def _softmax_variants(scores: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """The softmaxes students really write, each with the hint that names it."""
-    row_max = scores.max(axis=-1, keepdims=True)
+    """Return the softmaxes students really write, each with the hint that names it."""
+    row_max = scores.max(axis=-1, keepdims=True)  # (n_rows, 1)
     overflow = "np.exp still overflows for rows whose scores differ by about 1000 (e.g. [0, 1000])"
-    with np.errstate(all="ignore"):
-        variants = [
+    variants = [
+        (
+            _exp_over(scores, scores.max(), axis=None),
+            "the whole matrix sums to 1; normalise each row by its own sum (the last axis)",
+        ),
+        (
+            attention.softmax(scores, axis=0) if np.all(np.isfinite(scores)) else scores,
+            "the columns sum to 1; normalise along the last axis (each row), not axis 0",
+        ),
+        (
+            scores / scores.sum(axis=-1, keepdims=True),
+            "you divided the scores by their row sums; exponentiate them (np.exp) first",
+        ),
+        (_exp_over(scores, 0.0), f"got NaN: np.exp(1000) overflows to inf; {_MAX_FIRST}"),
+        (
+            _exp_over(scores, scores.max()),
+            "got NaN in rows whose scores are far below the largest score in the matrix: "
+            "subtract each row's OWN maximum, not the maximum of the whole matrix",
+        ),
+        (
+            _exp_over(scores, scores.min(axis=-1, keepdims=True)),
+            f"you subtracted the row's minimum; after that, {overflow}; subtract the "
+            "row's maximum instead: then the largest exponent is exp(0) = 1",
+        ),
+        (
+            _exp_over(scores, scores.mean(axis=-1, keepdims=True)),
+            f"you subtracted the row's mean; after that, {overflow}; subtract the "
+            "row's maximum instead: then the largest exponent is exp(0) = 1",
+        ),
+        (
+            (scores - row_max) - np.log(np.exp(scores - row_max).sum(-1, keepdims=True)),
+            "that is the log of the softmax (log-softmax); return the weights themselves",
+        ),
+    ]
+    if scores.ndim == 2 and scores.shape[0] == scores.shape[1]:
+        variants.append(
             (
-                _exp_over(scores, scores.max(), axis=None),
-                "the whole matrix sums to 1; normalise along axis=-1, one row at a time "
-                "(.sum(axis=-1, keepdims=True))",
-            ),
-            (
-                attention.softmax(scores, axis=0) if np.all(np.isfinite(scores)) else scores,
-                "the columns sum to 1; normalise along axis=-1 (each row), not axis=0",
-            ),
-            (
-                scores / scores.sum(axis=-1, keepdims=True),
-                "you divided the scores by their row sums; take np.exp(scores) first",
-            ),
-            (
-                _exp_over(scores, 0.0),
-                "got NaN: np.exp(1000) overflows to inf; subtract each row's max first "
-                "(scores.max(axis=-1, keepdims=True))",
-            ),
-            (
-                _exp_over(scores, scores.max()),
-                "got NaN in rows whose scores are far below the largest score in the matrix: "
-                "subtract each row's own max (axis=-1, keepdims=True), not the max of the "
-                "whole matrix",
-            ),
-            (
-                _exp_over(scores, scores.min(axis=-1, keepdims=True)),
-                f"you subtracted the row's minimum; after that, {overflow}; subtract the "
-                "row's maximum instead: then the largest exponent is exp(0) = 1",
-            ),
-            (
-                _exp_over(scores, scores.mean(axis=-1, keepdims=True)),
-                f"you subtracted the row's mean; after that, {overflow}; subtract the "
-                "row's maximum instead: then the largest exponent is exp(0) = 1",
-            ),
-            (
-                _exp_over(scores, row_max, keepdims=False)
-                if scores.shape[0] == scores.shape[1]
-                else scores,
+                _exp_over(scores, row_max, keepdims=False),
                 "the row sums lost their axis, so each COLUMN was divided by a row's sum; "
                 + _KEEPDIMS,
-            ),
-            (
-                (scores - row_max) - np.log(np.exp(scores - row_max).sum(-1, keepdims=True)),
-                "that is the log of the softmax (log-softmax); return the weights themselves, "
-                "np.exp(...) / sum",
-            ),
-        ]
+            )
+        )
     return variants
 
 
-def _softmax_hint(scores: np.ndarray, got: np.ndarray, expected: np.ndarray) -> str:
+def _softmax_differs(scores: np.ndarray, expected: np.ndarray) -> Callable[[np.ndarray], str]:
     """Say what ``got`` looks like when it is not the row-wise softmax of ``scores``."""
-    for variant, hint in _softmax_variants(scores):
-        if variant.shape == got.shape and close(got, variant):
-            return hint
-    if np.any(~np.isfinite(got)):
-        rows = np.flatnonzero(~np.all(np.isfinite(got), axis=-1))
+
+    def differ(got: np.ndarray) -> str:
+        if np.any(~np.isfinite(got)):
+            row = int(np.flatnonzero(~np.all(np.isfinite(got), axis=-1))[0])
+            return f"got NaN or inf in row {row}, whose scores are {vec(scores[row])}: {_MAX_FIRST}"
+        if np.any(got < 0):
+            return "some weights are negative; exponentiate the scores (np.exp) before normalising"
+        row_sums = got.sum(axis=-1)
+        if np.allclose(row_sums, 1.0):
+            return (
+                f"rows sum to 1 but the values are off: {row_diff(expected, got)}"
+                + tolerance_note(expected, got)
+                + "; each weight is the exponential of its score over the sum of its row's"
+                + precision_note(got)
+            )
+        sums = vec_against(row_sums, 1.0)
         return (
-            f"got NaN or inf in row {rows[0]}, whose scores are {vec(scores[rows[0]])}: "
-            "subtract each row's maximum before np.exp, so the largest exponent is exp(0) = 1"
+            f"rows sum to {sums}; each row of a softmax sums to 1 ({row_diff(expected, got)})"
+            + precision_note(got)
         )
-    if np.any(got < 0):
-        return "some weights are negative; exponentiate the scores (np.exp) before normalising"
-    row_sums = got.sum(axis=-1)
-    if np.allclose(row_sums, 1.0):
-        return (
-            f"rows sum to 1 but the values are off: {row_diff(expected, got)}"
-            + tolerance_note(expected, got)
-            + "; softmax is np.exp(row) / np.exp(row).sum()"
-        )
-    sums = vec_against(row_sums, 1.0)
-    return f"rows sum to {sums}; each row of a softmax sums to 1 ({row_diff(expected, got)})"
+
+    return differ
 
 
 def check_softmax(fn: Callable) -> bool | None:
     """Check ``fn(scores)``: a softmax over each row (the last axis) of a 2-D array.
 
-    For every row, ``softmax(row) = exp(row) / exp(row).sum()``: positive weights that sum
-    to 1. The hidden cases include rows whose scores differ by thousands (``[0, 1000]``),
-    where ``np.exp`` overflows unless each row's maximum is subtracted first (subtracting the
-    minimum or the mean does not prevent it), and rows near ±1000.
+    For every row, the weights are the exponentials of its scores divided by their sum:
+    positive, summing to 1. The hidden cases include rows whose scores differ by thousands
+    (``[0, 1000]``), where ``np.exp`` overflows unless each row's maximum is subtracted
+    first (subtracting the minimum or the mean does not prevent it), and rows near ±1000.
+    course_lib's own ``softmax`` is switched off while ``fn`` runs.
 
     Parameters
     ----------
@@ -144,23 +155,19 @@ def check_softmax(fn: Callable) -> bool | None:
 
     Examples
     --------
-    >>> import numpy as np
+    The examples show no solution: notebook 02 asks the student to write it
+    (``notebooks/solutions`` has one).
+
+    >>> check_softmax(lambda scores: scores)  # doctest: +ELLIPSIS
+    ❌ not yet: some weights are negative; exponentiate the scores (np.exp) before normalising
+    False
     >>> def softmax_rows(scores):
-    ...     shifted = scores - scores.max(axis=-1, keepdims=True)
-    ...     e = np.exp(shifted)
-    ...     return e / e.sum(axis=-1, keepdims=True)
-    >>> check_softmax(softmax_rows)  # doctest: +NORMALIZE_WHITESPACE
-    ✅ correct: every row of softmax_rows(scores) is positive and sums to 1, also for rows
-    like [0, 1000] and scores near ±1000
-    True
-    >>> def not_written_yet(scores):
     ...     raise NotImplementedError
-    >>> check_softmax(not_written_yet)
+    >>> check_softmax(softmax_rows)
     ⏳ not attempted: the stub still raises NotImplementedError; replace that line with your code
     """
 
     def body() -> str:
-        require_callable(fn, "check_softmax", "softmax_rows")
         rng = np.random.default_rng(SEED + 1)
         cases = [
             2.0 * rng.normal(size=(3, 4)),
@@ -173,39 +180,43 @@ def check_softmax(fn: Callable) -> bool | None:
         ]
         memory = Memory()
         for scores in cases:
-            got = as_array(
-                call(fn, scores, case=f"scores of shape {scores.shape}", hint=_KEEPDIMS),
-                "the returned value",
-            )
-            if got.shape != scores.shape:
-                extra = (
-                    "; return the weights, not their sums"
-                    if got.shape in {scores.shape[:1], (scores.shape[0], 1), ()}
-                    else ""
-                )
-                raise NotYet(
-                    f"for scores of shape {scores.shape} expected weights of shape "
-                    f"{scores.shape} (the same shape), got {got.shape}{extra}"
-                )
+            case = f"scores of shape {scores.shape}"
+            try:
+                got = call(fn, scores, case=case)
+            except StudentError as err:
+                raise lost_axis(err, _KEEPDIMS) or err from None
             expected = attention.softmax(scores)
-            if close(got, expected):
-                memory.add(got, expected)
-                continue
-            memory.check(got, expected)
-            raise NotYet(_softmax_hint(scores, got, expected) + precision_note(got))
+
+            def wrong_shape(shape, scores=scores):
+                sums = shape in {scores.shape[:1], (scores.shape[0], 1), ()}
+                return (
+                    f"for scores of shape {scores.shape} expected weights of the same shape, "
+                    f"got {shape}" + ("; return the weights, not their sums" if sums else "")
+                )
+
+            compare(
+                got,
+                expected,
+                what="the weights",
+                case=case,
+                memory=memory,
+                variants=lambda scores=scores: _softmax_variants(scores),
+                wrong_shape=wrong_shape,
+                differ=_softmax_differs(scores, expected),
+            )
         return (
             f"every row of {name(fn)}(scores) is positive and sums to 1, "
             "also for rows like [0, 1000] and scores near ±1000"
         )
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(SOFTMAX, fn, body)
 
 
 # --------------------------------------------------------------------------------------
 # The gradient of the softmax (notebook 03)
 # --------------------------------------------------------------------------------------
 def _backward_variants(p: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """Wrong gradients students write, each with the hint that names it."""
+    """Return wrong gradients students write, each with the hint that names it."""
     inner = (p * g).sum(axis=-1, keepdims=True)  # (..., 1)
     # A nudge, not the answer: the derivative students should start from.
     right = "start from dA_i/ds_j = A_i (δ_ij − A_j) and apply it to one row of grad_weights"
@@ -220,11 +231,11 @@ def _backward_variants(p: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, s
         (p * (1 - p) * g, f"that uses only the diagonal of the Jacobian, p(1-p); {right}"),
         (
             p * (g - (p * g).sum()),
-            f"you summed over the whole array; sum each row (axis=-1): {right}",
+            f"you summed over the whole array; sum each row (the last axis): {right}",
         ),
         (
             p * (g - (p * g).sum(axis=0, keepdims=True)),
-            f"you summed over axis 0 (down the columns); sum each row (axis=-1): {right}",
+            f"you summed over axis 0 (down the columns); sum each row (the last axis): {right}",
         ),
         (g, "you returned grad_weights unchanged; it must pass through the softmax's Jacobian"),
     ]
@@ -234,15 +245,31 @@ def _backward_variants(p: np.ndarray, g: np.ndarray) -> list[tuple[np.ndarray, s
             (
                 no_keep,
                 "the row sums lost their axis, so entry [i, j] got the sum of row j instead of "
-                "row i; keep one sum per row, as a column",
+                "row i; " + _KEEPDIMS,
             )
         )
     return variants
 
 
-def _loss_through_softmax(grad_weights: np.ndarray) -> Callable[[np.ndarray], float]:
-    """scores -> sum(grad_weights * softmax(scores)), whose gradient is the answer."""
-    return lambda scores: float(np.sum(grad_weights * attention.softmax(scores)))
+_STEP = 1e-30  # the complex step: no two losses are subtracted, so it can be tiny
+#: A float64 answer further than this (times the largest |grad_weights|) from the exact
+#: gradient is a numerical estimate: finite differences are off by about 1e-10, a formula
+#: by about 1e-16.
+ESTIMATE_GAP = 1e-12
+
+
+def _exact_gradient(scores: np.ndarray, grad_weights: np.ndarray) -> np.ndarray:
+    """Return d/ds sum(grad_weights * softmax(s)), measured exactly by the complex step.
+
+    The loss is evaluated once for each score moved by an imaginary step i*h; its imaginary
+    part over h is that score's derivative, to rounding (no formula, no subtraction).
+    """
+    n = scores.shape[-1]
+    moved = scores[..., None, :] + 1j * _STEP * np.eye(n)  # (..., n moved, n)
+    exps = np.exp(moved - moved.real.max(axis=-1, keepdims=True))
+    weights = exps / exps.sum(axis=-1, keepdims=True)  # the softmax, in complex numbers
+    loss = (grad_weights[..., None, :] * weights).sum(axis=-1)  # (..., n): score j moved
+    return loss.imag / _STEP
 
 
 def check_softmax_backward(fn: Callable) -> bool | None:
@@ -250,8 +277,10 @@ def check_softmax_backward(fn: Callable) -> bool | None:
 
     With ``weights = softmax(scores)`` over the last axis and ``grad_weights`` the gradient
     of a loss with respect to the weights, return the gradient with respect to the scores
-    (same shape). The reference is central finite differences of the true softmax, not a
-    formula.
+    (same shape). The reference is the true softmax's gradient measured by the complex step
+    (exact to rounding), not a formula; a float64 answer must be that exact, so a finite-
+    difference estimate (the cells above the exercise) is told apart. The hidden cases
+    include non-square inputs, one row and a batch.
 
     Parameters
     ----------
@@ -269,53 +298,66 @@ def check_softmax_backward(fn: Callable) -> bool | None:
     The example shows no solution: notebook 03 asks the student to derive it
     (``notebooks/solutions`` has one).
 
-    >>> def delta_part_only(weights, grad_weights):
-    ...     return weights * grad_weights
-    >>> check_softmax_backward(delta_part_only)  # doctest: +NORMALIZE_WHITESPACE
-    ❌ not yet: you returned weights * grad_weights: that is only the δ_ij part; the −A_j part
-    subtracts the same weighted average of grad_weights from every entry of the row
+    >>> def unchanged(weights, grad_weights):
+    ...     return grad_weights
+    >>> check_softmax_backward(unchanged)
+    ❌ not yet: you returned grad_weights unchanged; it must pass through the softmax's Jacobian
     False
     """
 
     def body() -> str:
-        require_callable(fn, "check_softmax_backward", "softmax_backward")
         rng = np.random.default_rng(SEED + 11)
         score_cases = [
             rng.normal(size=(3, 5)),
             rng.normal(size=(3, 5)),  # same shape, other numbers
             2.0 * rng.normal(size=(6,)),  # one row
             np.concatenate([rng.normal(size=(2, 2, 4)), _SPREAD[None, :2]], axis=0),  # batch
+            rng.normal(size=(4, 4)),  # square: a lost axis broadcasts silently here
         ]
         memory = Memory()
         for scores in score_cases:
             weights = attention.softmax(scores)
             grad_w = rng.normal(size=scores.shape)
-            expected = numerical_gradient(_loss_through_softmax(grad_w), scores)
-            got = call(fn, weights, grad_w, case=f"weights of shape {weights.shape}")
-            got = as_array(got, "grad_scores")
-            if got.shape != weights.shape:
-                raise NotYet(
-                    f"for weights of shape {weights.shape} grad_scores should have the same "
-                    f"shape, got {got.shape}"
-                )
-            if close(got, expected):
-                memory.add(got, expected)
-                continue
-            memory.check(got, expected)
-            for variant, hint in _backward_variants(weights, grad_w):
-                if close(got, variant):
-                    raise NotYet(hint)
-            raise NotYet(
-                f"grad_scores differ from finite differences of the softmax: "
-                f"{row_diff(np.atleast_2d(expected), np.atleast_2d(got))}"
-                + tolerance_note(expected, got)
+            expected = _exact_gradient(scores, grad_w)
+            case = f"weights of shape {weights.shape}"
+            try:
+                got = call(fn, weights, grad_w, case=case)
+            except StudentError as err:
+                raise lost_axis(err, _KEEPDIMS) or err from None
+            compare(
+                got,
+                expected,
+                what="grad_scores",
+                case=case,
+                memory=memory,
+                variants=lambda w=weights, g=grad_w: _backward_variants(w, g),
+                wrong_shape=lambda shape, w=weights: (
+                    f"for weights of shape {w.shape} grad_scores should have the same shape, "
+                    f"got {shape}"
+                ),
+                differ=lambda got, e=expected: (
+                    "grad_scores differ from the softmax's gradient (measured numerically, like "
+                    "finite differences but exact): "
+                    + row_diff(np.atleast_2d(e), np.atleast_2d(got))
+                    + tolerance_note(e, got)
+                ),
             )
+            got = np.asarray(got)
+            gap = float(np.max(np.abs(got - expected)))
+            rounded = any(np.array_equal(got, np.round(got, k)) for k in range(1, 11))
+            estimate = gap > ESTIMATE_GAP * float(np.max(np.abs(grad_w)))
+            if got.dtype == np.float64 and estimate and not rounded:  # rounding is allowed
+                raise NotYet(
+                    f"your grad_scores are off the exact gradient by {gap:.1g}: that is a "
+                    "numerical estimate (finite differences), which the cells above use; "
+                    "the exercise asks for the exact gradient, from the chain rule"
+                )
         return (
-            f"{name(fn)}(weights, grad_weights) matches finite differences of the softmax on "
-            f"{len(score_cases)} hidden cases, one row, a batch and a saturated row"
+            f"{name(fn)}(weights, grad_weights) is the exact gradient of the softmax on "
+            f"{len(score_cases)} hidden cases: rectangular, one row, a batch, a saturated row"
         )
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(BACKWARD, fn, body)
 
 
 __all__ = ["check_softmax", "check_softmax_backward"]

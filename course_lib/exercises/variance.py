@@ -1,8 +1,12 @@
-"""Checker for notebook 03's experiment: measure how Var(q·k) grows with d_k.
+"""Checker for notebook 03's experiment: measure the variance of a score q·k.
 
-The checker does not compare the student's numbers with a copied answer: it runs the
-student's function at several d_k and judges the growth law it measures, a slope of
-log Var against log d_k near 1 AND a level near d_k.
+The student's function draws queries and keys with given standard deviations and returns
+the sample variance of their scores. The checker does not compare with a copied number: it
+runs the function at four (d_k, σ_q, σ_k) settings chosen so that the quantities students
+measure by mistake all differ from Var(q·k) = d_k σ_q² σ_k² in at least one setting: the
+mean squared length E‖q‖² = d_k σ_q² (equal to Var(q·k) when σ_q = σ_k = 1), the standard
+deviation, the variance of the scaled score or of one product, q = k, σ² passed as the
+standard deviation, and a handful of samples.
 """
 
 from __future__ import annotations
@@ -12,118 +16,142 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.exercises._harness import (
-    SEED,
-    STUB_LEFT,
-    NotYet,
-    call,
-    name,
-    require_callable,
-    run_checker,
-)
+from course_lib.exercises._format import NotYet, kind_of
+from course_lib.exercises._harness import SEED, Exercise, call, name, run_checker
 
-D_KS = (4, 16, 64, 256)
+VARIANCE = Exercise("check_variance_experiment", "score_variance")
+#: (d_k, sigma_q, sigma_k) of the hidden runs.
+SETTINGS = ((4, 1.0, 1.0), (16, 2.0, 0.5), (64, 0.5, 1.5), (256, 1.5, 2.0))
 N_SAMPLES = 4000
-# With n samples the sample variance of q·k has a relative spread of about sqrt(2 / n)
-# (2.2 % for n = 4000); the bounds below are about six of those spreads wide.
-SLOPE_TOLERANCE = 0.1
+# With 4000 samples the sample variance of q·k has a relative spread of at most about 4.5 %
+# (products of normals have heavy tails: kurtosis 9 at d_k = 1); 15 % is over 3 spreads at
+# d_k = 4 and 6 at d_k >= 16.
 LEVEL_TOLERANCE = 0.15
 
 
-def _number(value, d_k: int) -> float:
+def _look_alikes() -> list[tuple[Callable, str]]:
+    """Return what students measure by mistake, as functions of (d, sq, sk), with hints."""
+    return [
+        (
+            lambda d, sq, sk: d * sq**2,
+            "your numbers are d_k·σ_q²: the mean squared length of q, E‖q‖², which does not "
+            "depend on the keys at all; measure the spread of the scores q·k, each query "
+            "paired with its own independent key",
+        ),
+        (
+            lambda d, sq, sk: d * sk**2,
+            "your numbers are d_k·σ_k²: the mean squared length of k, which does not depend on "
+            "the queries; measure the spread of the scores q·k",
+        ),
+        (
+            lambda d, sq, sk: math.sqrt(d) * sq * sk,
+            "your numbers are the standard deviation of q·k; the exercise asks for the "
+            "variance, its square",
+        ),
+        (
+            lambda d, sq, sk: sq**2 * sk**2,
+            "your numbers do not grow with d_k: that is the variance of one product q_i·k_i, "
+            "or of the scaled score q·k/√d_k; a score sums all d_k products of one pair",
+        ),
+        (
+            lambda d, sq, sk: sq**2 * sk**2 / d,
+            "your numbers shrink as d_k grows: that is the variance of q·k/d_k; measure the raw "
+            "score q·k",
+        ),
+        (
+            lambda d, sq, sk: 2 * d * sq**4,
+            "your numbers are those of k = q: the score is then ‖q‖², whose variance is "
+            "2·d_k·σ_q⁴; draw the keys apart from the queries",
+        ),
+        (
+            lambda d, sq, sk: d * sq**4 * sk**4,
+            "your numbers are d_k·σ_q⁴·σ_k⁴: sigma was used as the variance of the entries; "
+            "the second argument of rng.normal is the standard deviation",
+        ),
+        (
+            lambda d, sq, sk: d * sq**4,
+            "your numbers depend on sigma_q only: draw the keys with sigma_k",
+        ),
+    ]
+
+
+def _number(value, setting) -> float:
     if isinstance(value, bool | np.bool_):
-        raise NotYet(f"at d_k={d_k} your function returned {value!r}; return the variance")
-    array = np.asarray(value)
-    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
+        raise NotYet(f"at {_name(setting)} your function returned {value!r}; return the variance")
+    array = np.asarray(value) if isinstance(value, int | float | np.ndarray | np.generic) else None
+    if array is None or array.size != 1 or array.dtype.kind not in "iuf":
         raise NotYet(
-            f"at d_k={d_k} your function returned {type(value).__name__} of shape "
-            f"{getattr(array, 'shape', '?')}; return ONE number, the variance of the "
-            f"{N_SAMPLES} scores, one score q·k per sample"
+            f"at {_name(setting)} your function returned {kind_of(value)}; return ONE real "
+            f"number, the variance of the {N_SAMPLES} scores (one score q·k per pair)"
         )
     return float(array.ravel()[0])
 
 
+def _name(setting) -> str:
+    d_k, sigma_q, sigma_k = setting
+    return f"d_k={d_k}, sigma_q={sigma_q:g}, sigma_k={sigma_k:g}"
+
+
 def _measure(fn: Callable, seed: int) -> list[float]:
     out = []
-    for d_k in D_KS:
-        rng = np.random.default_rng(seed + d_k)
-        value = call(fn, d_k, N_SAMPLES, rng, case=f"d_k={d_k}, n_samples={N_SAMPLES}")
-        out.append(_number(value, d_k))
+    for setting in SETTINGS:
+        rng = np.random.default_rng(seed + setting[0])
+        case = f"{_name(setting)}, n_samples={N_SAMPLES}"
+        out.append(_number(call(fn, *setting, N_SAMPLES, rng, case=case), setting))
     return out
 
 
-def _slope(values: list[float]) -> float:
-    return float(np.polyfit(np.log(D_KS), np.log(values), 1)[0])
-
-
 def _table(values: list[float]) -> str:
-    return ", ".join(f"d_k={d}: {v:.3g}" for d, v in zip(D_KS, values, strict=True))
+    return "; ".join(f"{_name(s)}: {v:.4g}" for s, v in zip(SETTINGS, values, strict=True))
+
+
+def _right(d_k: int, sigma_q: float, sigma_k: float) -> float:
+    return d_k * sigma_q**2 * sigma_k**2
+
+
+def _matches(values: list[float], law: Callable, tolerance: float = LEVEL_TOLERANCE) -> bool:
+    return all(abs(v / law(*s) - 1) <= tolerance for s, v in zip(SETTINGS, values, strict=True))
 
 
 def _diagnose(values: list[float]) -> str:
-    """Name the wrong experiment behind ``values`` (all finite and positive)."""
-    d = np.array(D_KS, dtype=float)
-    v = np.array(values)
-    slope = _slope(values)
-    near = np.allclose
-    if near(v, v[0], rtol=1e-9):
-        return f"your function returns the same number, {v[0]:.3g}, for every d_k; measure it"
-    if abs(slope - 0.5) < SLOPE_TOLERANCE and near(v, np.sqrt(d), rtol=LEVEL_TOLERANCE):
+    """Name the wrong quantity behind ``values`` (finite and positive)."""
+    if np.allclose(values, values[0], rtol=1e-9):
+        return f"your function returns the same number, {values[0]:.4g}, every time; measure it"
+    for law, hint in _look_alikes():
+        if _matches(values, law):
+            return hint
+    # the variance over only d_k numbers (one per coordinate) is noisy: a wider band
+    if _matches(values, lambda d, sq, sk: N_SAMPLES * sq**2 * sk**2, 0.6):
         return (
-            "your numbers grow like √d_k: that is the standard deviation of q·k; the exercise "
-            "asks for the variance, its square"
-        )
-    if abs(slope) < SLOPE_TOLERANCE and near(v, 1.0, rtol=LEVEL_TOLERANCE):
-        return (
-            "your numbers stay near 1 at every d_k: that is the variance of the scaled score "
-            "q·k/√d_k, or of one product q_i k_i; measure the raw score q·k, the sum of all "
-            "d_k products"
-        )
-    if abs(slope + 1) < SLOPE_TOLERANCE and near(v, 1 / d, rtol=LEVEL_TOLERANCE):
-        return (
-            "your numbers shrink like 1/d_k: that is the variance of q·k/d_k; measure the raw "
-            "score q·k"
-        )
-    if abs(slope) < 0.3 and 0.5 < float(np.median(v)) / N_SAMPLES < 2:
-        return (
-            f"your numbers stay around n_samples = {N_SAMPLES}: the products were summed over "
-            "the samples; a score q·k sums the d_k products of ONE pair, so there is one score "
-            "per sample"
-        )
-    if abs(slope - 1) < SLOPE_TOLERANCE and near(v, 2 * d, rtol=LEVEL_TOLERANCE):
-        return (
-            "your numbers are near 2·d_k: with k = q the score is ‖q‖², whose variance is "
-            "2·d_k; draw k independently of q (a second rng.normal call)"
-        )
-    if abs(slope - 1) < SLOPE_TOLERANCE:
-        return (
-            f"the growth is right (slope {slope:.2f}) but the level is not: Var/d_k is "
-            + ", ".join(f"{x:.2f}" for x in v / d)
-            + f" (should be within {LEVEL_TOLERANCE:.0%} of 1); every entry of q and k should "
-            "have mean 0 and variance 1 (standard normal)"
+            f"your numbers are about n_samples = {N_SAMPLES} times σ_q²·σ_k²: the products were "
+            "summed over the samples; a score sums the d_k products of ONE pair, one score per "
+            "pair"
         )
     return (
-        f"the log-log slope of your numbers is {slope:.2f}, which says Var grows like "
-        f"d_k^{slope:.2f}; measure the variance of the raw score q·k, for q and k drawn "
-        "independently, with d_k standard-normal entries each"
+        "these numbers are not the variance of q·k: check that each query's entries have "
+        "standard deviation sigma_q and each key's sigma_k, that the keys are drawn apart from "
+        "the queries, that a score sums the d_k products of one pair, and that the variance is "
+        "taken over the n_samples scores"
     )
 
 
 def check_variance_experiment(fn: Callable) -> bool | None:
-    """Check ``fn(d_k, n_samples, rng)``: the sample variance of q·k at one d_k.
+    """Check ``fn(d_k, sigma_q, sigma_k, n_samples, rng)``: the sample variance of q·k.
 
-    The function draws ``n_samples`` pairs q, k of independent standard-normal entries with
-    ``rng`` and returns the variance of their scores q·k. The checker runs it at d_k = 4,
-    16, 64 and 256 and accepts it when the measured law is Var = d_k: a log-log slope within
-    0.1 of 1 and every Var/d_k within 15 % of 1. It also runs it twice with the same seed
-    (the result must repeat: all randomness comes from ``rng``) and with another seed (the
-    result must change by about the sampling noise, no more: a function that ignores
-    ``n_samples`` and uses a handful of samples is caught).
+    The function draws ``n_samples`` queries with ``d_k`` independent entries of mean 0 and
+    standard deviation ``sigma_q``, as many keys with standard deviation ``sigma_k``
+    (independently), all from ``rng``, and returns the sample variance of the
+    ``n_samples`` scores q·k. The checker runs it at the four :data:`SETTINGS` and accepts
+    it when every number is within 15 % of what independent draws give. It also runs it
+    again with the same seeds (the numbers must repeat: all randomness comes from ``rng``)
+    and with other seeds (they must change by about the sampling noise, no more: a function
+    that ignores ``n_samples`` and uses a handful of samples is caught).
 
     Parameters
     ----------
     fn : callable
-        ``fn(d_k: int, n_samples: int, rng: numpy.random.Generator) -> float``.
+        ``fn(d_k: int, sigma_q: float, sigma_k: float, n_samples: int,
+        rng: numpy.random.Generator) -> float``.
 
     Returns
     -------
@@ -136,54 +164,57 @@ def check_variance_experiment(fn: Callable) -> bool | None:
     The example shows no solution: notebook 03 asks the student to write the experiment
     (``notebooks/solutions`` has one).
 
-    >>> def one_product(d_k, n_samples, rng):  # the variance of ONE product q_i k_i
-    ...     return float((rng.normal(size=n_samples) * rng.normal(size=n_samples)).var())
-    >>> check_variance_experiment(one_product)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
-    ❌ not yet: your numbers stay near 1 at every d_k: that is the variance of the scaled score
-    q·k/√d_k, or of one product q_i k_i; measure the raw score q·k, the sum of all d_k products
-    (measured d_k=4: ...)
+    >>> def copied(d_k, sigma_q, sigma_k, n_samples, rng):
+    ...     return 64.0
+    >>> check_variance_experiment(copied)  # doctest: +NORMALIZE_WHITESPACE
+    ❌ not yet: runs with different rng seeds gave the same numbers: your function ignores the
+    rng it is given; draw every random number from it
     False
     """
 
     def body() -> str:
-        require_callable(fn, "check_variance_experiment", "variance_of_scores")
         first = _measure(fn, SEED)
         if not all(math.isfinite(v) for v in first):
             raise NotYet(f"got NaN or inf: {_table(first)}")
+        if max(abs(v) for v in first) == 0:
+            raise NotYet(
+                "your function returns 0 every time: the variance of one score (or of equal "
+                "scores) is 0; draw n_samples pairs and take the variance of their n_samples "
+                "scores"
+            )
         if min(first) <= 0:
-            if all(abs(v) < 0.2 * math.sqrt(d) for v, d in zip(first, D_KS, strict=True)):
-                return_hint = "that looks like the MEAN of q·k (about 0); return its variance"
+            sizes = [math.sqrt(_right(*s)) for s in SETTINGS]  # the spread of one score
+            if all(abs(v) < 0.3 * size for v, size in zip(first, sizes, strict=True)):
+                hint = "that looks like the MEAN of the scores (about 0); return their variance"
             else:
-                return_hint = "a variance is never negative or zero"
-            raise NotYet(f"your numbers are {_table(first)}; {return_hint}")
+                hint = "a variance is never negative, and with one score (or none) it is 0"
+            raise NotYet(f"your numbers are {_table(first)}: {hint}")
         again = _measure(fn, SEED)
         if not np.allclose(first, again, rtol=1e-12):
             raise NotYet(
                 "two runs with the same rng seed gave different numbers; draw every random "
-                "number from the rng argument (rng.normal), not np.random.normal or a new "
-                "default_rng()"
+                "number from the rng argument, not from np.random or a new default_rng()"
             )
         other = _measure(fn, SEED + 1)
-        if np.allclose(first, other, rtol=1e-12) and len(set(first)) > 1:
+        if np.allclose(first, other, rtol=1e-12):
             raise NotYet(
                 "runs with different rng seeds gave the same numbers: your function ignores "
                 "the rng it is given; draw every random number from it"
             )
         spread = float(np.max(np.abs(np.log(first) - np.log(other))))
-        if spread > 6 * math.sqrt(2 * 2 / N_SAMPLES) and abs(_slope(first) - 1) < 0.4:
+        if spread > 6 * math.sqrt(2 * 4.5 / N_SAMPLES) and _matches(first, _right, 1.0):
             raise NotYet(
                 f"two seeds gave numbers {spread:.0%} apart, far more than {N_SAMPLES} samples "
                 "allow: draw and use all n_samples pairs"
             )
-        slope = _slope(first)
-        level = np.array(first) / np.array(D_KS)
-        if abs(slope - 1) <= SLOPE_TOLERANCE and np.all(np.abs(level - 1) <= LEVEL_TOLERANCE):
+        if _matches(first, _right):
             return (
-                f"{name(fn)} measures Var(q·k) ≈ d_k ({_table(first)}; log-log slope {slope:.2f})"
+                f"{name(fn)} measures Var(q·k) ≈ d_k·σ_q²·σ_k² ({_table(first)}): the d_k "
+                "products q_i·k_i are independent, each of variance σ_q²·σ_k²"
             )
         raise NotYet(f"{_diagnose(first)} (measured {_table(first)})")
 
-    return run_checker(body, STUB_LEFT)
+    return run_checker(VARIANCE, fn, body)
 
 
 __all__ = ["check_variance_experiment"]

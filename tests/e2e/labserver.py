@@ -230,15 +230,71 @@ def wait_idle(page, timeout=60_000):
     page.wait_for_function(KERNEL_IDLE, timeout=timeout)
 
 
-def open_and_run(page, server, notebook="explorer.ipynb"):
-    """Open ``notebook`` in JupyterLab, run all cells, wait for both explorers' pictures."""
+# The first explorer picture, detected in the page: the first explorer view holding a heatmap
+# cell, stamped when it reaches the page and just after the next frame is painted. Installed
+# before Run All; timings are performance.now(), i.e. ms since the page's navigation started.
+FIRST_PICTURE = """() => {
+    if (window.__firstPicture) return;
+    const first = window.__firstPicture = {seen: null, painted: null};
+    const check = () => {
+        if (first.seen !== null
+            || !document.querySelector(".course-explorer-view .course-heatmap .course-cells > *"))
+            return;
+        first.seen = performance.now();
+        observer.disconnect();
+        requestAnimationFrame(() => {
+            const channel = new MessageChannel();
+            channel.port1.onmessage = () => { first.painted = performance.now(); };
+            channel.port2.postMessage(0);
+        });
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(document.documentElement, {childList: true, subtree: true});
+    check();
+}"""
+
+KERNEL_READY_AT = f"() => ({KERNEL_IDLE})() && performance.now()"
+
+RUN_ALL = """() => {
+    window.__allRan = null;
+    window.jupyterapp.commands.execute("notebook:run-all-cells")
+        .then(() => { window.__allRan = performance.now(); });
+}"""
+
+EXPLORER_PICTURES = (PICTURE, f"{DK} .course-explorer-picture")
+
+
+def open_and_run(page, server, notebook="explorer.ipynb", pictures=EXPLORER_PICTURES):
+    """Open ``notebook`` in JupyterLab, run all cells, wait for the explorers' pictures.
+
+    Waits for a heatmap cell in each of ``pictures`` (CSS selectors; default: the attention
+    and the d_k explorer of explorer.ipynb), for Run All to finish and for the kernel to be
+    idle. Returns the page's own timings, in ms since the navigation started:
+    ``kernel_ready`` (the notebook's kernel idle and connected), ``first_picture`` (the first
+    explorer picture painted, detected in the page) and ``all_ran`` (Run All finished).
+    """
     page.goto(server.url(f"lab/tree/{notebook}"))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=60_000)
+    page.evaluate(FIRST_PICTURE)
+    kernel_ready = page.wait_for_function(KERNEL_READY_AT, timeout=60_000).json_value()
+    page.evaluate(RUN_ALL)
+    for selector in pictures:
+        page.wait_for_selector(f"{selector} .course-cells > div", timeout=90_000)
+    first = page.wait_for_function(
+        "() => window.__firstPicture.painted || (window.__allRan && -1)", timeout=90_000
+    ).json_value()
+    if first == -1:  # Run All ended (JupyterLab stops at an error) and no explorer drew
+        errors = page.locator(".jp-OutputArea-output[data-mime-type$='error']").all_inner_texts()
+        raise RuntimeError(f"{notebook}: Run All ended without an explorer picture; {errors[:1]}")
+    all_ran = page.wait_for_function("() => window.__allRan", timeout=180_000).json_value()
     wait_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(f"{PICTURE} .course-cells > div", timeout=90_000)
-    page.wait_for_selector(f"{DK} .course-explorer-picture .course-cells > div", timeout=90_000)
-    wait_idle(page)
+    return {"kernel_ready": kernel_ready, "first_picture": first, "all_ran": all_ran}
+
+
+def shutdown_kernels(server):
+    """Stop every kernel of ``server`` (so that the next page opens a cold one)."""
+    for session in server.request("api/sessions"):
+        server.request(f"api/sessions/{session['id']}", method="DELETE")
 
 
 def watch(page, root):

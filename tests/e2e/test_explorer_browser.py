@@ -10,6 +10,9 @@ JupyterLab and runs all cells. Then:
   least the notebook's own text size and that controls, picture and numbers fit the page;
 - the colour-scale and projection controls change the picture; so do the d_k explorer's
   divisor choice and its "keys = queries" box;
+- the d_k explorer's two heatmaps stand side by side inside the screen at 1366x768 and at
+  150% zoom (file browser open), and no control's label is cut off;
+- the first explorer picture is detected in the page, before Run All has finished;
 - a typed sentence (Enter) redraws the picture in place; bad input shows a message and keeps
   both the last good picture and the typed text;
 - a notebook saved without widget state shows a static picture (nbconvert HTML).
@@ -195,6 +198,60 @@ def test_dk_explorer_divisor_choice_and_same_qk_change_the_picture(page, lab_ser
     assert cell_colours(page, DK, which=1) != by_dk
     wait_idle(page)
     no_errors(page)
+
+
+DK_FIT = """(root) => {
+    const box = (e) => { const r = e.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+    const scroller = document.querySelector(".jp-WindowedPanel-outer, .jp-Notebook");
+    const clipped = [...document.querySelectorAll(root + " button, " + root + " .widget-label")]
+        .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth)
+        .map(e => e.textContent);
+    return {maps: [...document.querySelectorAll(root + " .course-heatmap")].map(box),
+            output: box(document.querySelector(root).closest(".jp-OutputArea-output")),
+            notebook: box(scroller), clipped: clipped,
+            resample: [...document.querySelectorAll(root + " button")]
+                .filter(b => b.textContent.includes("random")).map(b => b.textContent),
+            width: innerWidth, height: innerHeight};
+}"""
+
+
+@pytest.mark.parametrize(
+    "zoom, viewport", [(1.0, (1366, 768)), (1.5, (911, 512))], ids=["100%", "150%"]
+)
+def test_dk_explorer_fits_with_both_heatmaps_side_by_side(browser, lab_server, zoom, viewport):
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=zoom
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_and_run(page, lab_server)
+        assert page.locator(".jp-FileBrowser").first.is_visible()  # the file browser is open
+        page.locator(f"{DK} .course-explorer-picture").first.scroll_into_view_if_needed()
+        fit = page.evaluate(DK_FIT, DK)
+        left, right = fit["maps"]
+        assert right["left"] >= left["right"], fit  # side by side, not stacked
+        assert abs(right["top"] - left["top"]) < 1, fit
+        for heatmap in (left, right):
+            assert heatmap["left"] >= fit["output"]["left"] - 1, fit
+            assert heatmap["right"] <= min(fit["output"]["right"], fit["width"]) + 1, fit
+            assert heatmap["top"] >= fit["notebook"]["top"] - 1, fit  # both in view at once
+            assert heatmap["bottom"] <= min(fit["notebook"]["bottom"], fit["height"]) + 1, fit
+        assert fit["resample"] == ["new random vectors"] and fit["clipped"] == [], fit
+        no_errors(page)
+    finally:
+        context.close()
+
+
+def test_the_first_picture_is_timed_in_the_page_before_run_all_ends(page, lab_server):
+    timing = open_and_run(page, lab_server)
+    assert 0 < timing["kernel_ready"] < timing["first_picture"], timing
+    # explorer.ipynb draws the attention explorer in its first code cell; the d_k explorer's
+    # cell runs after it, so Run All ends after the first picture
+    assert timing["first_picture"] < timing["all_ran"], timing
+    seen = page.evaluate("() => window.__firstPicture.seen")
+    assert seen <= timing["first_picture"], (seen, timing)
 
 
 def test_saved_notebook_shows_a_static_heatmap_without_a_kernel(browser, tmp_path):

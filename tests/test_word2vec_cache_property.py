@@ -1,5 +1,5 @@
-"""Property (issue 13): whatever damage is done to the word2vec_sample cache files, a load
-gives the right vectors or a clear error; never a wrong table, never a hang.
+"""Property test of course_lib.word2vec_cache: random damage of every kind to the cache files
+gives the right table or a clear error, never a wrong table, never a hang (issue 13).
 
 hypothesis draws one to three damages, each to one of the three cache files: truncation,
 random bytes, a flipped byte, bytes appended, replacement by another kind of file (FIFO,
@@ -7,7 +7,8 @@ folder, symlink, .npz, another valid .npy) or by a random JSON value, or one met
 to a random JSON value. It then loads with the text file present (the result must be exactly
 gensim's parse of it) or absent (the right table from an intact cache, or
 EmbeddingsNotFoundError). Every load runs under an alarm, so a hang fails the test. The
-table is small (40 words x 16) so that each of the many loads takes milliseconds.
+table is small (40 words x 16) so that each of the many loads takes milliseconds. The cache's
+other tests are in test_word2vec_cache.py.
 """
 
 import json
@@ -27,6 +28,8 @@ import course_lib.embeddings as emb
 from course_lib.embeddings import EmbeddingsNotFoundError, load_embeddings
 
 NAMES = ("vectors.npy", "words.txt", "meta.json")
+
+
 META_KEYS = (
     "format",
     "source",
@@ -90,6 +93,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=6,
 )
+
 
 damages = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1, exclude_max=True)),

@@ -1,0 +1,272 @@
+"""Run-time help for the course's JupyterLite site: a code cache the browser keeps.
+
+Shipped in the site's ``course-lite`` wheel (with matplotlib's font list) and loaded before
+the kernel starts; the site's kernel runs ``await course_lite.start()`` once Pyodide is up and
+before it imports IPython (scripts/lite_patches.py adds that call to JupyterLite's kernel).
+
+Pyodide compiles every Python module from its source at every start: its standard library
+and its packages ship as ``.py`` files, and the file system lives in memory, so nothing
+compiled survives a reload. Compiling what the kernel and the first cells of a notebook import
+is about a third of a second visit's wait. Here, the first visit keeps what was compiled:
+
+- a finder placed just before Python's own path finder wraps the loader of each module that
+  comes from the standard library's zip file or from site-packages; the wrapper runs the
+  module from the cache when it holds code for it (the same file, and for site-packages the
+  same size), or compiles it as Python would and keeps the code object (``marshal``);
+- once no new module has been compiled for two seconds, the new code objects are written to a
+  file in an IndexedDB-backed folder (Emscripten's IDBFS) and synced to the browser's storage;
+- the next visit reads that folder before the kernel imports anything.
+
+The cache is keyed by the site's build (``_site.KEY``: a hash of Pyodide's files and every
+wheel the site serves), so a rebuilt site starts a new cache and removes the old one. Where
+IndexedDB is missing or full, the kernel starts as before: every failure here is reported on
+the browser's console and otherwise ignored. ``status()`` says what the cache did.
+"""
+
+import asyncio
+import marshal
+import os
+import sys
+import time
+from importlib.machinery import PathFinder, SourceFileLoader
+from zipimport import zipimporter
+
+FORMAT = 1  # of the cache files; part of the folder's name
+MOUNT = "/course-cache"
+QUIET_S = 2.0  # save once no module has been compiled for this long
+WATCH_S = 600  # ... for this long after start; later imports are compiled as usual
+NOT_CACHED = {"__main__", "course_lite"}
+SYNC_TIMEOUT_S = 15  # reading or writing the browser's copy; longer means no cache
+MOST_FILES = 8  # a visit that compiles new modules adds a file; more than this are merged
+
+_state = {"key": None, "loaded": 0, "hits": 0, "compiled": 0, "saved": 0, "error": None}
+_state["start_s"] = None  # how long start() took (reading the browser's copy, mostly)
+
+
+class CodeCache:
+    """Code objects by module name, read from and written to files in ``folder``."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.entries = {}  # name -> (origin, source size or -1, marshalled code)
+        self.new = {}
+        self.dropped = 0
+        os.makedirs(folder, exist_ok=True)
+
+    def files(self):
+        """Return the cache's files, oldest first."""
+        return sorted(f for f in os.listdir(self.folder) if f.endswith(".marshal"))
+
+    def load(self):
+        """Read every file of the cache; return how many modules it holds.
+
+        A file that cannot be read (cut short, say) is removed, and ``self.dropped`` counts it.
+        """
+        for name in self.files():
+            path = os.path.join(self.folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    self.entries.update(marshal.load(handle))
+            except (EOFError, ValueError, TypeError):
+                os.remove(path)
+                self.dropped += 1
+        return len(self.entries)
+
+    def compact(self, most=MOST_FILES):
+        """Merge the files into one when there are more than ``most``; return True if merged."""
+        files = self.files()
+        if len(files) <= most:
+            return False
+        merged = os.path.join(self.folder, "merged.part")
+        with open(merged, "wb") as handle:
+            marshal.dump(self.entries, handle)
+        for name in files:
+            os.remove(os.path.join(self.folder, name))
+        os.replace(merged, os.path.join(self.folder, "0000.marshal"))
+        return True
+
+    def code(self, name, origin, size):
+        """Return the code kept for module ``name`` from ``origin`` (of ``size``), or None."""
+        entry = self.entries.get(name) or self.new.get(name)
+        if entry is None or entry[0] != origin or entry[1] != size:
+            return None
+        return marshal.loads(entry[2])
+
+    def keep(self, name, origin, size, code):
+        """Keep the code just compiled for module ``name``, to save later."""
+        self.new[name] = (origin, size, marshal.dumps(code))
+
+    def save(self):
+        """Write the modules compiled since the last save to a new file; return their count."""
+        if not self.new:
+            return 0
+        path = os.path.join(self.folder, f"{len(self.files()):04d}.marshal")
+        with open(path + ".part", "wb") as handle:
+            marshal.dump(self.new, handle)
+        os.replace(path + ".part", path)
+        count = len(self.new)
+        self.entries.update(self.new)
+        self.new = {}
+        return count
+
+
+class CachedLoader:
+    """A module's own loader, except that its code comes from the cache when it can."""
+
+    def __init__(self, loader, cache, name, origin, size):
+        self._loader, self._cache = loader, cache
+        self._where = (name, origin, size)
+
+    def create_module(self, spec):
+        """Return None: the default module object, as both wrapped loaders do."""
+        return None
+
+    def exec_module(self, module):
+        """Run the module's code: from the cache, or compiled now and kept."""
+        name, origin, size = self._where
+        code = self._cache.code(name, origin, size)
+        if code is None:
+            code = self._loader.get_code(name)
+            self._cache.keep(name, origin, size, code)
+            _state["compiled"] += 1
+        else:
+            _state["hits"] += 1
+        exec(code, module.__dict__)
+
+    def __getattr__(self, attribute):
+        """Answer everything else as the wrapped loader does (get_source, get_data, ...)."""
+        return getattr(self._loader, attribute)
+
+
+class CachingFinder:
+    """Find modules as Python's path finder does, and give those it can cache the cache."""
+
+    def __init__(self, cache, stdlib_zip, site_packages):
+        self.cache = cache
+        self.stdlib_zip = stdlib_zip.rstrip("/") + "/"
+        self.site_packages = site_packages.rstrip("/") + "/"
+
+    def find_spec(self, name, path=None, target=None):
+        """Return the path finder's spec, with a caching loader where the module can be cached."""
+        spec = PathFinder.find_spec(name, path, target)
+        if spec is None or name in NOT_CACHED or not isinstance(spec.origin, str):
+            return spec
+        loader, origin = spec.loader, spec.origin
+        if isinstance(loader, zipimporter) and origin.startswith(self.stdlib_zip):
+            size = -1  # the zip is part of Pyodide's files, which the cache's key covers
+        elif isinstance(loader, SourceFileLoader) and origin.startswith(self.site_packages):
+            try:
+                size = os.stat(origin).st_size
+            except OSError:
+                return spec
+        else:
+            return spec
+        spec.loader = CachedLoader(loader, self.cache, name, origin, size)
+        return spec
+
+
+def install(cache, stdlib_zip, site_packages):
+    """Put a caching finder just before Python's path finder; return it."""
+    finder = CachingFinder(cache, stdlib_zip, site_packages)
+    sys.meta_path.insert(sys.meta_path.index(PathFinder), finder)
+    return finder
+
+
+def status():
+    """Return what the cache did in this kernel: modules loaded, run from it, compiled, saved."""
+    return dict(_state)
+
+
+# ------------------------------------------------------------ the browser's side (Pyodide)
+
+
+def _console(message):
+    try:
+        import js
+
+        js.console.warn(f"course_lite: {message}")
+    except ImportError:
+        print(f"course_lite: {message}", file=sys.stderr)
+
+
+async def _sync(mount, populate):
+    """Copy the IDBFS folder from (populate) or to the browser's IndexedDB."""
+    import pyodide_js
+    from pyodide.ffi import create_once_callable
+
+    done = asyncio.get_event_loop().create_future()
+
+    def finished(error=None):
+        if not done.done():
+            done.set_result(error)
+
+    pyodide_js.FS.filesystems.IDBFS.syncfs(mount, populate, create_once_callable(finished))
+    error = await asyncio.wait_for(done, SYNC_TIMEOUT_S)  # a blocked IndexedDB: no cache
+    if error:
+        raise OSError(f"IndexedDB sync failed: {error}")
+
+
+def _mount():
+    import js
+    import pyodide_js
+
+    fs = pyodide_js.FS
+    fs.mkdirTree(MOUNT)
+    fs.mount(fs.filesystems.IDBFS, js.Object.new(), MOUNT)
+    return fs.lookupPath(MOUNT).node.mount
+
+
+def _forget_other_builds(keep):
+    """Remove the caches of other builds of the site; return True if there were any."""
+    import shutil
+
+    others = [name for name in os.listdir(MOUNT) if name != keep]
+    for name in others:
+        shutil.rmtree(os.path.join(MOUNT, name), ignore_errors=True)
+    return bool(others)
+
+
+async def _watch(cache, mount, changed):
+    """Save new code once the imports settle; keep watching for WATCH_S seconds.
+
+    ``changed``: the folder already differs from the browser's copy (merged, or another
+    build's cache removed), so it is synced at the first chance.
+    """
+    loop = asyncio.get_event_loop()
+    until = loop.time() + WATCH_S
+    seen = 0
+    while loop.time() < until:
+        await asyncio.sleep(QUIET_S)
+        if changed or (cache.new and len(cache.new) == seen):
+            try:
+                _state["saved"] += cache.save()
+                await _sync(mount, False)
+                changed = False
+            except Exception as error:  # noqa: BLE001 (a full or missing IndexedDB: no cache)
+                _state["error"] = repr(error)
+                _console(f"the code cache was not saved: {error!r}")
+                return
+        seen = len(cache.new)
+
+
+async def start():
+    """Load the code cache kept by an earlier visit, and keep what this visit compiles."""
+    began = time.perf_counter()
+    try:
+        from course_lite import _site
+
+        folder = f"{MOUNT}/{_site.KEY}-{FORMAT}"
+        mount = _mount()
+        await _sync(mount, True)
+        changed = _forget_other_builds(os.path.basename(folder))
+        cache = CodeCache(folder)
+        _state.update(key=_site.KEY, loaded=cache.load())
+        changed = cache.compact() or changed or bool(cache.dropped)
+        stdlib_zip = next(p for p in sys.path if p.endswith(".zip"))
+        site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+        install(cache, stdlib_zip, site_packages)
+        asyncio.ensure_future(_watch(cache, mount, changed))
+        _state["start_s"] = round(time.perf_counter() - began, 3)
+    except Exception as error:  # noqa: BLE001 (no cache: the kernel starts as it always did)
+        _state["error"] = repr(error)
+        _console(f"no code cache: {error!r}")

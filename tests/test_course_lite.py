@@ -1,0 +1,162 @@
+"""The site kernel's code cache (lite/course_lite), run here by CPython on made-up packages.
+
+In the browser, lite/course_lite keeps the code objects a visit compiled in IndexedDB and a
+second visit runs them. Its finder and loader are plain Python, checked here in fresh
+interpreters (so that nothing is left in this one's import system), with a folder standing
+in for the IndexedDB-backed one and two made-up places standing in for Pyodide's standard
+library zip and site-packages:
+
+- a first run compiles and keeps every module from those two places, and nothing else (a
+  student's own module is left alone); a second run takes every one of them from the cache
+  and compiles none, with the same results;
+- what the wrapped loaders did still works: a package's other modules (not kept) import from
+  where they are, source and tracebacks show the code, package data can be read;
+- a module whose source changed size in site-packages is compiled again, never run stale;
+- many cache files are merged into one; a file cut short is dropped, not fatal.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE_LITE = ROOT / "lite" / "course_lite" / "__init__.py"
+
+RUN = textwrap.dedent(
+    """
+    import importlib.util, inspect, json, sys, traceback
+    spec = importlib.util.spec_from_file_location("course_lite", sys.argv[1])
+    course_lite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_lite)
+    stdlib_zip, site_packages, cache_folder, own = sys.argv[2:6]
+    sys.path[:0] = [stdlib_zip, site_packages, own]
+    cache = course_lite.CodeCache(cache_folder)
+    loaded = cache.load()
+    course_lite.install(cache, stdlib_zip, site_packages)
+    import zipmod, zpkg.first, demo.sub, mine
+    out = {"loaded": loaded, "values": [zipmod.VALUE, zpkg.first.VALUE, demo.sub.VALUE, mine.VALUE]}
+    if sys.argv[6] == "more":
+        import zpkg.second
+        from importlib.resources import files
+        out["second"] = zpkg.second.VALUE
+        out["data"] = files("demo").joinpath("data.txt").read_text()
+        out["source"] = inspect.getsource(zipmod.fail)
+        try:
+            zipmod.fail()
+        except ValueError:
+            out["traceback"] = traceback.format_exc()
+    out["loader"] = type(demo.sub.__loader__).__name__
+    out["mine_loader"] = type(mine.__loader__).__name__
+    out["status"] = course_lite.status()
+    out["saved"] = cache.save()
+    print(json.dumps(out))
+    """
+)
+
+
+@pytest.fixture
+def places(tmp_path):
+    """(stdlib zip, site-packages, cache folder, a student's folder) with made-up modules."""
+    stdlib_zip = tmp_path / "python312.zip"
+    with zipfile.ZipFile(stdlib_zip, "w") as archive:
+        archive.writestr(
+            "zipmod.py", "VALUE = 'zip'\n\n\ndef fail():\n    raise ValueError('from zipmod')\n"
+        )
+        archive.writestr("zpkg/__init__.py", "")
+        archive.writestr("zpkg/first.py", "VALUE = 'first'\n")
+        archive.writestr("zpkg/second.py", "VALUE = 'second'\n")
+    site = tmp_path / "site-packages"
+    (site / "demo").mkdir(parents=True)
+    (site / "demo" / "__init__.py").write_text("")
+    (site / "demo" / "sub.py").write_text("VALUE = 'site'\n")
+    (site / "demo" / "data.txt").write_text("package data")
+    own = tmp_path / "drive"
+    own.mkdir()
+    (own / "mine.py").write_text("VALUE = 'mine'\n")
+    return stdlib_zip, site, tmp_path / "cache", own
+
+
+def run(places, more=False):
+    stdlib_zip, site, cache, own = places
+    command = [sys.executable, "-c", RUN, str(COURSE_LITE), str(stdlib_zip), str(site)]
+    command += [str(cache), str(own), "more" if more else "plain"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_second_run_takes_every_module_from_the_cache(places):
+    first = run(places)
+    assert first["values"] == ["zip", "first", "site", "mine"]
+    # zipmod, zpkg, zpkg.first, demo, demo.sub: compiled and kept; the student's module: not
+    assert first["status"]["compiled"] == 5 and first["status"]["hits"] == 0
+    assert first["saved"] == 5 and first["loader"] == "CachedLoader"
+    assert first["mine_loader"] == "SourceFileLoader"
+    second = run(places)
+    assert second["values"] == first["values"] and second["loaded"] == 5
+    assert second["status"]["hits"] == 5 and second["status"]["compiled"] == 0
+    assert second["saved"] == 0
+
+
+def test_what_the_wrapped_loaders_did_still_works(places):
+    run(places)
+    out = run(places, more=True)
+    assert out["status"]["hits"] == 5
+    assert out["second"] == "second"  # not kept before: found in the package's own zip
+    assert out["status"]["compiled"] == 1 and out["saved"] == 1
+    assert out["data"] == "package data"
+    assert "raise ValueError('from zipmod')" in out["source"]
+    assert "raise ValueError('from zipmod')" in out["traceback"]  # the source line is shown
+
+
+def test_a_changed_source_is_compiled_again(places):
+    run(places)
+    (places[1] / "demo" / "sub.py").write_text("VALUE = 'changed'\n")  # another size
+    out = run(places)
+    assert out["values"][2] == "changed"
+    assert out["status"]["compiled"] == 1 and out["status"]["hits"] == 4
+
+
+def test_many_cache_files_are_merged_into_one(places, tmp_path):
+    spec_path = str(COURSE_LITE)
+    code = textwrap.dedent(
+        """
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("course_lite", sys.argv[1])
+        course_lite = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(course_lite)
+        cache = course_lite.CodeCache(sys.argv[2])
+        for i in range(course_lite.MOST_FILES + 2):
+            cache.keep(f"m{i}", f"/x/m{i}.py", i, compile(f"X = {i}", "m", "exec"))
+            cache.save()
+        again = course_lite.CodeCache(sys.argv[2])
+        print(len(again.files()), again.load(), again.compact(), len(again.files()))
+        merged = course_lite.CodeCache(sys.argv[2])
+        print(merged.load(), merged.code("m3", "/x/m3.py", 3) is not None,
+              merged.code("m3", "/x/m3.py", 4) is None)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, spec_path, str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["10", "10", "True", "1", "10", "True", "True"]
+
+
+def test_a_cache_file_cut_short_is_dropped(places):
+    run(places)
+    (cache_file,) = places[2].glob("*.marshal")
+    cache_file.write_bytes(cache_file.read_bytes()[:100])
+    out = run(places)  # compiles again, keeps again
+    assert out["values"] == ["zip", "first", "site", "mine"]
+    assert out["loaded"] == 0 and out["status"]["compiled"] == 5 and out["saved"] == 5
+    assert len(list(places[2].glob("*.marshal"))) == 1
