@@ -37,7 +37,7 @@ from course_lib.explorer_inputs import (
     project,
 )
 from course_lib.explorer_png import attention_png
-from course_lib.explorer_view import attention_html
+from course_lib.explorer_view import attention_html, looks_most_at
 
 __all__ = ["AttentionExplorer", "attention_explorer", "DEFAULT_SENTENCE", "MAX_WORDS"]
 
@@ -153,12 +153,7 @@ class AttentionExplorer(Explorer):
         d = int(self._tables[source].vector_size)
         self.set_trait("d_k", d)
         self.start(sentence=sentence, source=source, divisor=divisor or math.sqrt(d), query_index=0)
-        if query is not None:
-            try:
-                self.query = query
-            except ValueError:
-                self._close_all()
-                raise
+        self.start_at_query(query)
 
     # -- checks, one per state value (traitlets validators) ---------------------------------------
 
@@ -337,13 +332,8 @@ class AttentionExplorer(Explorer):
     def _summary_text(self):
         if not self.words:
             return ""
-        row = self.weights[self.query_index]
-        top = int(np.argmax(row))
-        itself = " (itself)" if top == self.query_index else ""
-        return (
-            f"scores ÷ {self.divisor:.2f}: {self.query} looks most at "
-            f"{self.words[top]}{itself}, {row[top]:.2f}"
-        )
+        where = f"scores ÷ {self.divisor:.2f}"
+        return looks_most_at(where, self.weights, self.words, self.query_index)
 
     def _alt_text(self):
         scale = "fixed 0 to 1" if self.colour_scale == "fixed" else "stretched 0 to the largest"

@@ -188,6 +188,20 @@ class Explorer(widgets.VBox):
         self.observe(self._on_state, names=self.state_names())
         self._update()
 
+    def start_at_query(self, query):
+        """Make ``query`` (a word or token; None keeps the first) the query after :meth:`start`.
+
+        A query the sentence does not have closes the explorer's widgets and raises the
+        ``ValueError`` that names it, as a refused argument of :meth:`start` does.
+        """
+        if query is None:
+            return
+        try:
+            self.query = query
+        except ValueError:
+            self._close_all()
+            raise
+
     def link(self, name, control, *, to_control=None, from_control=None, keep_typed=False):
         """Tie ``control.value`` to the state ``name`` (both ways).
 

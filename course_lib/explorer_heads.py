@@ -23,7 +23,7 @@ from course_lib.attention import attention_entropy
 from course_lib.explorer_base import Explorer, Whole
 from course_lib.explorer_inputs import InputProblem, check_whole, find_query
 from course_lib.explorer_png import attention_png
-from course_lib.explorer_view import attention_html
+from course_lib.explorer_view import attention_html, looks_most_at
 
 __all__ = ["HeadExplorer", "head_explorer", "DEFAULT_SENTENCE", "MAX_TOKENS"]
 
@@ -129,12 +129,7 @@ class HeadExplorer(Explorer):
             self._view,
         ]
         self.start(sentence=sentence, layer=layer, head=head, query_index=1)
-        if query is not None:
-            try:
-                self.query = query
-            except ValueError:
-                self._close_all()
-                raise
+        self.start_at_query(query)
 
     # -- checks, one per state value --------------------------------------------------------
 
@@ -207,13 +202,8 @@ class HeadExplorer(Explorer):
     def _summary_text(self):
         if not self.tokens:
             return ""
-        row = self.weights[self.query_index]
-        top = int(np.argmax(row))
-        itself = " (itself)" if top == self.query_index else ""
-        return (
-            f"layer {self.layer}, head {self.head}: {self.query} looks most at "
-            f"{self.tokens[top]}{itself}, {row[top]:.2f}"
-        )
+        where = f"layer {self.layer}, head {self.head}"
+        return looks_most_at(where, self.weights, self.tokens, self.query_index)
 
     def _alt_text(self):
         return (

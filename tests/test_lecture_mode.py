@@ -11,7 +11,6 @@ plot function in both modes on short, long and awkward labels.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -231,31 +230,3 @@ def test_show_figure_raises_under_the_check_when_the_figure_is_hard_to_read(monk
         figure_bundle(fig, "A line under its legend.")
     monkeypatch.setenv("COURSE_CHECK_FIGURES", "0")
     assert figure_bundle(fig, "A line under its legend.")[0]["image/png"]
-
-
-def test_the_notebook_run_checks_every_figure_in_lecture_mode(tmp_path):
-    """`make notebooks-test` runs nbval with both variables: a bad figure fails its cell."""
-    nbformat = pytest.importorskip("nbformat")
-    pytest.importorskip("nbval")
-    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
-    recipe = makefile.split("\nnotebooks-test:", 1)[1].split("\n\n", 1)[0]
-    assert "COURSE_LECTURE_MODE=1" in recipe and "COURSE_CHECK_FIGURES=1" in recipe
-    code = (
-        "import matplotlib\n"
-        "from course_lib.figures import show_figure\n"
-        "from course_lib.plotting import plot_attention\n"
-        "ax = plot_attention([[0.5, 0.5], [0.25, 0.75]], ['drink', 'coke'])\n"
-        "assert matplotlib.rcParams['font.size'] == 16  # lecture mode is on\n"
-        "ax.figure.set_size_inches(2, 1)  # a figure made too small by hand\n"
-        "show_figure(ax, 'A picture squeezed until its labels collide.')\n"
-    )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    path = tmp_path / "squeezed.ipynb"
-    nbformat.write(nb, path)
-    env = {**os.environ, "COURSE_LECTURE_MODE": "1", "COURSE_CHECK_FIGURES": "1"}
-    command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q"]
-    command += ["-p", "no:cacheprovider", str(path)]
-    run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 1, run.stdout[-2000:]
-    assert "the figure is hard to read" in run.stdout and "AssertionError" in run.stdout

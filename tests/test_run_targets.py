@@ -726,3 +726,31 @@ def test_make_clean_removes_the_built_site_and_no_variable_is_left_unused():
         uses = makefiles.count(f"$({variable})") + makefiles.count(f"$(strip $({variable}))")
         defined = re.search(rf"^{variable}\s*[:+]?=", makefiles, flags=re.MULTILINE)
         assert bool(defined) == bool(uses), f"{variable} is defined but unused, or the reverse"
+
+
+def test_the_notebook_run_checks_every_figure_in_lecture_mode(tmp_path):
+    """`make notebooks-test` runs nbval with both variables: a bad figure fails its cell."""
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbval")
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\nnotebooks-test:", 1)[1].split("\n\n", 1)[0]
+    assert "COURSE_LECTURE_MODE=1" in recipe and "COURSE_CHECK_FIGURES=1" in recipe
+    code = (
+        "import matplotlib\n"
+        "from course_lib.figures import show_figure\n"
+        "from course_lib.plotting import plot_attention\n"
+        "ax = plot_attention([[0.5, 0.5], [0.25, 0.75]], ['drink', 'coke'])\n"
+        "assert matplotlib.rcParams['font.size'] == 16  # lecture mode is on\n"
+        "ax.figure.set_size_inches(2, 1)  # a figure made too small by hand\n"
+        "show_figure(ax, 'A picture squeezed until its labels collide.')\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    path = tmp_path / "squeezed.ipynb"
+    nbformat.write(nb, path)
+    env = {**os.environ, "COURSE_LECTURE_MODE": "1", "COURSE_CHECK_FIGURES": "1"}
+    command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q"]
+    command += ["-p", "no:cacheprovider", str(path)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "the figure is hard to read" in run.stdout and "AssertionError" in run.stdout

@@ -150,25 +150,35 @@ def running_lab(notebooks=(NOTEBOOK,), base=None):
             "--LabApp.expose_app_in_browser=True",
             "--ServerApp.terminals_enabled=False",
         ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
-            command.append("--allow-root")
-        log_path = base / "jupyterlab.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        server = LabServer(root, port, token, process, log_path)
-        try:
-            _wait_until_ready(server)
+        with serving(command, root, env, port, token, base / "jupyterlab.log") as server:
             yield server
-        finally:
-            _stop(server)
+
+
+@contextlib.contextmanager
+def serving(command, root, env, port, token, log_path):
+    """Run a Jupyter server ``command`` in ``root``; yield a :class:`LabServer` once it answers.
+
+    The server gets a session of its own (so stopping it stops its kernels too); its output
+    goes to ``log_path``. It is stopped when the block ends, whatever happened.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
+        command = [*command, "--allow-root"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    server = LabServer(root, port, token, process, log_path)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        _stop(server)
 
 
 # -- page helpers --------------------------------------------------------------------------------

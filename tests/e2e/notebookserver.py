@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from labserver import NOTEBOOK, LabServer, _free_port, _stop, _wait_until_ready
+from labserver import NOTEBOOK, _free_port, serving
 
 REPO = Path(__file__).resolve().parents[2]
 COLAB_VENV = Path(os.environ.get("COLAB_VENV", REPO / ".venv-colab"))
@@ -86,25 +86,8 @@ def running_notebook(notebooks=(NOTEBOOK,), base=None, python=None):
             "--NotebookApp.open_browser=False",
             "--NotebookApp.terminals_enabled=False",
         ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
-            command.append("--allow-root")
-        log_path = base / "notebook.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        server = LabServer(root, port, token, process, log_path)
-        try:
-            _wait_until_ready(server)
+        with serving(command, root, env, port, token, base / "notebook.log") as server:
             yield server
-        finally:
-            _stop(server)
 
 
 # -- page helpers ---------------------------------------------------------------------------
