@@ -54,8 +54,7 @@ __all__ = [
     "contrast_ratio",
 ]
 
-#: Values are written in the cells of matrices up to this many rows and columns.
-ANNOTATE_MAX = 10
+ANNOTATE_MAX = sizing.ANNOTATE_MAX  # values are written in matrices up to this many rows
 
 QUERY_AXIS = "query word"  # rows
 KEY_AXIS = "attended-to word"  # columns

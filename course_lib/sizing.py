@@ -26,6 +26,8 @@ _LECTURE_ENV = "COURSE_LECTURE_MODE"  # "1": lecture mode from the first figure 
 MAX_WIDTH = 13.0  # inches: a grid of panels wraps onto more rows beyond this
 MAX_HORIZONTAL_LABEL = 6.0  # in font sizes: longer column labels are written vertically
 MIN_HEATMAP_HEIGHT = 9.0  # in font sizes: a colour bar's label wraps onto at most 3 lines
+#: Values are written in the cells of matrices up to this many rows and columns.
+ANNOTATE_MAX = 10
 
 
 def points(kind="font.size"):
@@ -116,8 +118,6 @@ def heatmap_grid(n_panels, row_words, col_words=None, *, ncols=None, annotate=No
 
     col_words = row_words if col_words is None else col_words
     if annotate is None:
-        from course_lib.plotting import ANNOTATE_MAX
-
         annotate = max(len(row_words), len(col_words)) <= ANNOTATE_MAX
     _, (width, height), _ = heatmap_layout(row_words, col_words, annotate)
     if ncols is None:

@@ -126,7 +126,8 @@ def clauses(text: str) -> list[Clause]:
     pieces.append(current)
     out = []
     for piece in pieces:
-        for part in re.split(_CLAUSE_WORDS + r"|\s-\s", piece):
+        piece = _split_before_not(piece)
+        for part in re.split(_CLAUSE_WORDS + r"|\s-\s|;", piece):
             # "X rather than Y", "X instead of Y": Y is what the student rejects
             kept, *rejected = re.split(r"\brather than\b|\binstead of\b", part)
             for text, negated in [(kept, False)] + [(r, True) for r in rejected]:
@@ -134,6 +135,27 @@ def clauses(text: str) -> list[Clause]:
                 if text:
                     out.append(Clause(text, negated or bool(_NEGATION.search(text))))
     return out
+
+
+# Words that end an answer before a "not" that rejects the next one ("linearly not
+# quadratically", "8 not 22.6", "d_k not d_k^2"); a verb or a hedge before "not" ("it does
+# not grow", "probably not") keeps the clause whole.
+_HEDGES = {"only", "probably", "likely", "certainly", "definitely", "surely", "really",
+           "actually", "clearly", "obviously", "necessarily", "exactly", "simply"}  # fmt: skip
+_ANSWER_END = re.compile(r"(?:[\d)]|\w*[_^]\w*|\w+ly|linear|quadratic|cubic|constant|flat)$")
+
+
+def _split_before_not(text: str) -> str:
+    """Put a clause break before a "not" that follows an answer: "8 not 22.6" -> "8; not 22.6"."""
+
+    def cut(match):
+        before = match.group(1)
+        word = before.rsplit(None, 1)[-1] if before.strip() else ""
+        if word in _HEDGES or not _ANSWER_END.search(word):
+            return match.group(0)
+        return f"{before};{match.group(2)}"
+
+    return re.sub(r"(\S+)(\s+not\b)", cut, text)
 
 
 def _matching(text: str, start: int) -> int:
