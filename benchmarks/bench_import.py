@@ -150,6 +150,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=7, help="fresh processes per side (>= 5)")
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     args = parser.parse_args()
+    args.base = args.base.resolve()  # the child reports an absolute path; compare like with like
     if args.repeats < 5:
         parser.error("--repeats must be at least 5 (medians of five fresh processes or more)")
     if not (args.base / "course_lib" / "__init__.py").is_file():
