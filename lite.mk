@@ -25,8 +25,8 @@ lite-test: lite $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest -m e2e -s -p no:cacheprovider tests/e2e/test_lite_browser.py
 
 lite-bench: lite $(VENV)/.stamp-dev
-	$(PY) benchmarks/bench_lite.py
-	$(PY) benchmarks/bench_class.py
+	$(PY) benchmarks/bench_lite.py --site _lite/site
+	$(PY) benchmarks/bench_class.py --site _lite/site
 
 lite-clean:
 	rm -rf _lite .venv-lite

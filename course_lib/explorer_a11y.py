@@ -41,9 +41,11 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
+
 from course_lib import colours
 
-__all__ = ["A11Y_CSS", "ROOT_CLASS", "SCRIPT", "style_with_script"]
+__all__ = ["A11Y_CSS", "ROOT_CLASS", "SCRIPT", "looks_most_at", "style_with_script"]
 
 #: The class every explorer's outermost box carries (the script looks for it).
 ROOT_CLASS = "course-explorer"
@@ -225,3 +227,15 @@ def style_with_script(css):
     source = "\n".join(line.strip() for line in SCRIPT.strip().splitlines())
     handler = html.escape(source, quote=True)
     return f'<style onload="{handler}">{css}</style>'
+
+
+def looks_most_at(where, weights, labels, query_index):
+    """Say in one line which word the query row of ``weights`` weighs most, and how much.
+
+    >>> looks_most_at("scores ÷ 8", np.array([[0.2, 0.8], [0.5, 0.5]]), ["eat", "steak"], 0)
+    'scores ÷ 8: eat looks most at steak, 0.80'
+    """
+    row = weights[query_index]
+    top = int(np.argmax(row))
+    itself = " (itself)" if top == query_index else ""
+    return f"{where}: {labels[query_index]} looks most at {labels[top]}{itself}, {row[top]:.2f}"

@@ -20,6 +20,7 @@ import traitlets
 
 from course_lib import plotting
 from course_lib.attention import attention_entropy, scaled_dot_product_attention
+from course_lib.explorer_a11y import looks_most_at
 from course_lib.explorer_base import Checked, Explorer, Number, Whole
 from course_lib.explorer_inputs import (
     PROJECTIONS,
@@ -37,7 +38,7 @@ from course_lib.explorer_inputs import (
     project,
 )
 from course_lib.explorer_png import attention_png
-from course_lib.explorer_view import attention_html, looks_most_at
+from course_lib.explorer_view import attention_html
 
 __all__ = ["AttentionExplorer", "attention_explorer", "DEFAULT_SENTENCE", "MAX_WORDS"]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import numbers
 import sys
 
 import ipywidgets as widgets
@@ -30,55 +29,13 @@ import traitlets
 
 from course_lib.explorer_a11y import ROOT_CLASS
 from course_lib.explorer_inputs import InputProblem, shorten
+from course_lib.explorer_traits import Checked, Flag, Number, Whole
 from course_lib.explorer_view import STYLE, status_html
 
 __all__ = ["Checked", "Explorer", "Flag", "Number", "Whole"]
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _LAST_GOOD = " The view shows the last setting that worked."
-
-
-class Number(traitlets.Float):
-    """A float traitlet that also takes numpy floats and integers (not booleans)."""
-
-    def validate(self, obj, value):
-        """Return ``value`` as a float when it is a real number."""
-        if isinstance(value, bool):
-            self.error(obj, value)
-        if isinstance(value, numbers.Real):
-            value = float(value)
-        return super().validate(obj, value)
-
-
-class Whole(traitlets.Int):
-    """An int traitlet that also takes numpy integers (not booleans or floats)."""
-
-    def validate(self, obj, value):
-        """Return ``value`` as an int when it is a whole number."""
-        if isinstance(value, bool):
-            self.error(obj, value)
-        if isinstance(value, numbers.Integral):
-            value = int(value)
-        return super().validate(obj, value)
-
-
-class Flag(traitlets.Bool):
-    """A bool traitlet that also takes numpy booleans (``explorer.same_qk = x > 0``)."""
-
-    def validate(self, obj, value):
-        """Return ``value`` as a bool when it is a Python or numpy boolean."""
-        if isinstance(value, np.bool_):
-            value = bool(value)
-        return super().validate(obj, value)
-
-
-class Checked(traitlets.Any):
-    """Any value, None included, checked by the explorer's validator (traitlets skips None)."""
-
-    def _validate(self, obj, value):
-        if value is None and not obj._cross_validation_lock:
-            return self._cross_validate(obj, value)
-        return super()._validate(obj, value)
 
 
 def _frozen(value):

@@ -20,10 +20,11 @@ import traitlets
 
 from course_lib import plotting
 from course_lib.attention import attention_entropy
+from course_lib.explorer_a11y import looks_most_at
 from course_lib.explorer_base import Explorer, Whole
 from course_lib.explorer_inputs import InputProblem, check_whole, find_query
 from course_lib.explorer_png import attention_png
-from course_lib.explorer_view import attention_html, looks_most_at
+from course_lib.explorer_view import attention_html
 
 __all__ = ["HeadExplorer", "head_explorer", "DEFAULT_SENTENCE", "MAX_TOKENS"]
 

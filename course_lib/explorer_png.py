@@ -9,13 +9,9 @@ matplotlib is imported inside :func:`figure_png`, outside pyplot (no global stat
 
 from __future__ import annotations
 
-import io
-
 from course_lib import plotting
 
-__all__ = ["PNG_DPI", "attention_png", "figure_png"]
-
-PNG_DPI = 100
+__all__ = ["attention_png", "figure_png"]
 
 
 def attention_png(weights, words, *, query_index, title, limits=(0.0, 1.0), colour_label=""):
@@ -39,11 +35,9 @@ def figure_png(draw, size):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size, dpi=PNG_DPI, layout="constrained")
+    from course_lib.figures import DPI, png_bytes  # 256 colours: a third of the bytes
+
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     draw(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI)
-    from course_lib.figures import compact_png  # 256 colours: a third of the bytes
-
-    return compact_png(buffer.getvalue())
+    return png_bytes(fig)

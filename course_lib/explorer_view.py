@@ -347,18 +347,6 @@ def view_html(pictures, numbers=""):
     )
 
 
-def looks_most_at(where, weights, labels, query_index):
-    """Say in one line which word the query row of ``weights`` weighs most, and how much.
-
-    >>> looks_most_at("scores ÷ 8", np.array([[0.2, 0.8], [0.5, 0.5]]), ["eat", "steak"], 0)
-    'scores ÷ 8: eat looks most at steak, 0.80'
-    """
-    row = weights[query_index]
-    top = int(np.argmax(row))
-    itself = " (itself)" if top == query_index else ""
-    return f"{where}: {labels[query_index]} looks most at {labels[top]}{itself}, {row[top]:.2f}"
-
-
 def attention_html(weights, words, *, query_index, title, limits=(0.0, 1.0), colour_label=""):
     """Build the attention explorer's picture: heatmap, one query's row as bars, numbers.
 

@@ -35,6 +35,7 @@ from course_lib.figure_layout import layout_problems
 from course_lib.figure_text import as_figure, describe_figure, figure_tables, numbers_table
 
 __all__ = [
+    "png_bytes",
     "show_figure",
     "figure_bundle",
     "image_bundle",
@@ -108,7 +109,7 @@ def compact_png(png):
     return small.getvalue()
 
 
-def _png(fig):
+def png_bytes(fig):
     """Return the figure as compact PNG bytes at ``DPI``."""
     drawn = io.BytesIO()
     fig.savefig(drawn, format="png", dpi=DPI)
@@ -152,7 +153,7 @@ def figure_bundle(figure, alt):
     fig = as_figure(figure)
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError("show_figure needs alt: a sentence saying what the figure shows")
-    png = _png(fig)
+    png = png_bytes(fig)
     if os.environ.get(CHECK_ENV) == "1":
         problems = layout_problems(fig)
         if problems:

@@ -255,6 +255,8 @@ class _Temporary:
 def private_temporary(folder, prefix):
     """Yield a locked temporary file ``<prefix>*.tmp`` in ``folder``; remove it on failure.
 
+    What killed runs left there first goes (:func:`remove_leftovers`).
+
     Parameters
     ----------
     folder : pathlib.Path
@@ -268,6 +270,7 @@ def private_temporary(folder, prefix):
         ``.file`` (open for binary writing), ``.path``, and ``.commit(target, mode=None)``
         which renames it into place.
     """
+    remove_leftovers(folder, prefix)
     temporary = _Temporary(folder, prefix)
     try:
         yield temporary
@@ -338,7 +341,6 @@ def _atomic_write(path, data):
     The data goes to a locked temporary file in the same folder, which is then renamed over
     ``path``, replacing whatever is there (a damaged file, a symlink, a FIFO, a folder).
     """
-    remove_leftovers(path.parent, f".{path.name}.")
     with private_temporary(path.parent, f".{path.name}.") as temporary:
         if callable(data):
             data(temporary.file)

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from collections import deque
 
-from course_lib.word2vec_cache import private_temporary, remove_leftovers
+from course_lib.word2vec_cache import private_temporary
 
 __all__ = ["DownloadError", "fetch"]
 
@@ -217,9 +217,7 @@ def fetch(url, target, *, max_bytes, timeout=None, deadline=None, min_rate=None,
     )
     if not url.lower().startswith(("http://", "https://")):
         raise DownloadError(f"only http:// and https:// addresses are downloaded, not {url!r}")
-    prefix = f".{target.name}."
-    remove_leftovers(target.parent, prefix)
-    with private_temporary(target.parent, prefix) as temporary:
+    with private_temporary(target.parent, f".{target.name}.") as temporary:
         _watch(_Transfer(url, temporary.file, max_bytes, limits[0]), limits)
         temporary.commit(target)
     return target

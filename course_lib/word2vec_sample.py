@@ -178,7 +178,6 @@ def _unzip(zip_path):
     print(f"Unzipping {zip_path} (once) ...", flush=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        word2vec_cache.remove_leftovers(target.parent, ".pruned.")
         with word2vec_cache.private_temporary(target.parent, ".pruned.") as out:
             try:
                 _copy_member(zipfile.ZipFile(zip_path), out.file)

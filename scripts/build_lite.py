@@ -64,7 +64,7 @@ from lite_common import (  # noqa: E402
 )
 
 BUILD_INFO = "build-info.json"  # in SITE: what the site was built from
-# About 72 MB, and notebook 06's model (45 MB, fetched only by that notebook).
+# About 72 MB, and notebook 06's model (a 42 MB wheel, fetched only by that notebook).
 MAX_SITE_MB = 150
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 # gzip copies: only where they save at least this share of the file.

@@ -6,11 +6,14 @@ attributes); the state, the results and the picture are read back.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
 pytest.importorskip("ipywidgets")
 
+from course_lib import plotting  # noqa: E402
 from course_lib.explorer_heads import MAX_TOKENS, HeadExplorer, head_explorer  # noqa: E402
 from course_lib.pretrained import load_pretrained  # noqa: E402
 
@@ -48,12 +51,14 @@ def test_changing_layer_and_head_redraws_and_moves_the_controls(model):
 
 
 def test_the_colour_scale_stays_fixed_between_heads():
+    fixed = html.escape(plotting.colour_bar_label("fixed", (0.0, 1.0)))
     explorer = head_explorer(SENTENCE, layer=5, head=0)
-    spread = explorer.weights.max()
+    spread, drawn_spread = explorer.weights.max(), explorer.view_html
     explorer.layer, explorer.head = 0, 2
-    sharp = explorer.weights.max()
+    sharp, drawn_sharp = explorer.weights.max(), explorer.view_html
     assert spread < 0.9 < sharp  # two very different heads ...
-    assert explorer.colour_limits == (0.0, 1.0)  # ... on the same colour scale
+    for drawn in (drawn_spread, drawn_sharp):  # ... drawn on the same, fixed colour scale
+        assert fixed in drawn and "stretched" not in drawn
 
 
 def test_typing_a_sentence_gives_its_tokens_and_keeps_the_head():

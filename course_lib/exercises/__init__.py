@@ -25,8 +25,8 @@ The package, by concern:
 - ``similarity`` (notebook 01), ``softmax`` (02, 03), ``attention_checks`` (02, 03),
   ``masks`` (02, 05), ``variance`` (03), ``projections`` (04, 05): the function checkers;
 - ``predictions``: ``check_prediction(question, answer)`` and its questions, with
-  ``_truths`` computing the answers and ``_parse``, ``_answers`` and ``_judges`` reading what the
-  student wrote (a small parser: never ``eval``).
+  ``_truths`` computing the answers and ``_clauses``, ``_parse``, ``_answers`` and ``_judges``
+  reading what the student wrote (a small parser: never ``eval``).
 
 Only numpy and :mod:`course_lib.attention` are imported with this package;
 :mod:`course_lib.embeddings` is imported inside the questions that need word vectors.

@@ -4,7 +4,7 @@ Each reader takes the answer as written (a string, a number, a bool, a numpy sca
 returns a :class:`Reading`: the value to judge and ``said``, the answer restated in words
 for the hint ("√2 ≈ 1.414", "it grows like d_k³", "'burger'"). An answer it cannot read
 raises NotYet naming the forms it accepts. Clauses are read one by one (see
-:mod:`course_lib.exercises._parse`): "not X but Y" and "Y, not X" count as Y; only negated
+:mod:`course_lib.exercises._clauses`): "not X but Y" and "Y, not X" count as Y; only negated
 clauses ("not cubically") say what the answer is not.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.exercises import _parse
+from course_lib.exercises import _clauses, _parse
 from course_lib.exercises._format import NotYet
 
 
@@ -54,7 +54,7 @@ def _text(answer) -> str:
             f"that answer is too long or has too many brackets to read ({len(text)} characters, "
             f"brackets {depth} deep); a prediction is a few words or a short expression"
         )
-    return _parse.normalise(text)
+    return _clauses.normalise(text)
 
 
 def _shown(value: float) -> str:
@@ -80,7 +80,7 @@ def number(
         value = float(answer)
         return Reading(value, _shown(value))
     readings, digits, ruled_out = [], [], []
-    for clause in _parse.clauses(_text(answer)):
+    for clause in _clauses.clauses(_text(answer)):
         if clause.negated:
             ruled_out += [clause.text] if re.search(r"\d", clause.text) else []
             continue
@@ -173,7 +173,7 @@ def _slope(tree: _parse.Node, var: str, values: dict[str, float]):
     return round(power * 2) / 2 if abs(power * 2 - round(power * 2)) < 0.02 else round(power, 3)
 
 
-def _clause_law(clause: _parse.Clause, var: str, values: dict[str, float]):
+def _clause_law(clause: _clauses.Clause, var: str, values: dict[str, float]):
     """Return (power or None, restated text, is the claim about the std) for one clause."""
     text, about_std = clause.text, bool(re.search(_STD, clause.text))
     for run in _parse.expressions(text):
@@ -211,7 +211,7 @@ def law(answer, var: str = "d_k", values: dict[str, float] | None = None, of: st
     ):
         return Reading(float(answer), law_words(float(answer), var))
     said_not, claims, rejected_powers = [], [], []
-    for clause in _parse.clauses(_text(answer)):
+    for clause in _clauses.clauses(_text(answer)):
         power, said, about_std = _clause_law(clause, var, values)
         if power is None:
             continue
@@ -273,7 +273,7 @@ def word(answer, vocabulary: list[str], context: tuple[str, ...] = ()) -> Readin
     if alone and alone.group(1) in vocabulary:
         return Reading(alone.group(1), f"'{alone.group(1)}'")
     named, rejected, others, weak = [], [], [], []
-    for clause in _parse.clauses(_text(answer)):
+    for clause in _clauses.clauses(_text(answer)):
         found = [w.removesuffix("'s") for w in re.findall(r"[a-z]+(?:'[a-z]+)?", clause.text)]
         for w in found:
             if w in ("not", "no", "but") or w in _FILLER:
@@ -310,7 +310,7 @@ def choice(
     if isinstance(answer, bool | np.bool_) and str(bool(answer)).lower() in options:
         return Reading(str(bool(answer)).lower(), str(bool(answer)))
     claims, rejected = [], []
-    for clause in _parse.clauses(_text(answer)):
+    for clause in _clauses.clauses(_text(answer)):
         for label, pattern in options.items():
             match = re.search(pattern, clause.text)
             if not match:
@@ -318,7 +318,7 @@ def choice(
             before = clause.text[: match.start()]
             if opposite and re.search(r"\bless\s*$|\bfewer\s*$", before):
                 label = opposite.get(label, label)
-            if clause.negated and not yes_no and not _parse._NEGATION.search(match.group()):
+            if clause.negated and not yes_no and not _clauses.NEGATION.search(match.group()):
                 rejected.append(label)
             else:
                 claims.append(label)

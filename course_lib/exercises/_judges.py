@@ -11,7 +11,7 @@ import re
 from functools import partial
 
 from course_lib.exercises import _answers as answers
-from course_lib.exercises import _parse
+from course_lib.exercises import _clauses, _parse
 from course_lib.exercises import _truths as truths
 from course_lib.exercises._format import NotYet
 
@@ -118,7 +118,7 @@ def compare_self_weight(answer) -> answers.Reading:
 
 
 def float16(answer) -> answers.Reading:
-    text = _parse.normalise(answer) if isinstance(answer, str) else ""
+    text = _clauses.normalise(answer) if isinstance(answer, str) else ""
     if re.search(r"\berror|\braise|\bexception|\bcrash", text) and not re.search(r"\binf", text):
         return answers.Reading("error", "an error")
     return answers.number(answer)

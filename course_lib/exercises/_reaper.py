@@ -62,15 +62,20 @@ def process_table() -> dict[int, tuple[int, int, bool]]:
     except OSError:
         return table
     for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()  # after the command's name
-            table[int(name)] = (int(fields[1]), int(fields[19]), fields[0] not in (b"Z", b"X"))
-        except (OSError, IndexError, ValueError):
-            continue  # ended while we looked
+        entry = _stat(name) if name.isdigit() else None
+        if entry is not None:  # None: ended while we looked
+            table[int(name)] = entry
     return table
+
+
+def _stat(pid) -> tuple[int, int, bool] | None:
+    """Return (parent, start time, running) of one process from /proc, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()  # after the command's name
+        return int(fields[1]), int(fields[19]), fields[0] not in (b"Z", b"X")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _below(table: dict, pid: int) -> list[int]:
@@ -109,7 +114,7 @@ def kill_below() -> None:
 
 def start_time(pid: int) -> int | None:
     """Return when ``pid`` started (clock ticks since boot), or None without /proc."""
-    entry = process_table().get(pid) if os.path.isdir(f"/proc/{pid}") else None
+    entry = _stat(pid)
     return entry[1] if entry else None
 
 

@@ -62,8 +62,6 @@ class Outcome:
     forbidden: str = ""
     changed_input: int = -1  # index of an argument the function changed in place
     output: str = ""
-    seconds: float = 0.0
-    in_process: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -137,7 +135,7 @@ def _call_here(fn: Callable, args: tuple, forbidden: tuple[str, ...], child: boo
     return report, blobs
 
 
-def _outcome(report: dict, blobs: list[bytes], output: str, seconds: float, in_process: bool):
+def _outcome(report: dict, blobs: list[bytes], output: str):
     value = rebuild(report["value"], blobs) if report["kind"] == "returned" else None
     return Outcome(
         kind=report["kind"],
@@ -147,19 +145,16 @@ def _outcome(report: dict, blobs: list[bytes], output: str, seconds: float, in_p
         forbidden=report.get("forbidden", ""),
         changed_input=report.get("changed_input", -1),
         output=output,
-        seconds=seconds,
-        in_process=in_process,
     )
 
 
 def run_in_process(fn: Callable, args: tuple, forbidden: tuple[str, ...] = ()) -> Outcome:
     """Call ``fn(*args)`` in this process (no time limit) and describe what happened."""
-    start = time.perf_counter()
     report, blobs = _call_here(fn, args, forbidden, child=False)
     try:
-        return _outcome(report, blobs, "", time.perf_counter() - start, True)
+        return _outcome(report, blobs, "")
     except (ValueError, OSError) as exc:  # np.load refusing what np.save wrote: a dtype
-        return Outcome("returned", Unusual("array", safe_text(exc)), in_process=True)
+        return Outcome("returned", Unusual("array", safe_text(exc)))
 
 
 # --------------------------------------------------------------------------------------
@@ -340,7 +335,6 @@ def run(fn: Callable, args: tuple, limit: float, forbidden: tuple[str, ...] = ()
     _flush_parent()
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
-    start = time.perf_counter()
     _reaper.adopt_orphans(True)  # until the child is gone: what it leaves comes to us
     try:
         pid = _fork()
@@ -371,7 +365,6 @@ def run(fn: Callable, args: tuple, limit: float, forbidden: tuple[str, ...] = ()
         output_tail = _drain(output_r, 0.05)
         os.close(result_r)
         os.close(output_r)
-    seconds = time.perf_counter() - start
     text = (bytes(output) + output_tail)[:OUTPUT_LIMIT].decode("utf-8", "replace")
     if dropped:
         text += f"\n... ({dropped} more bytes of output not shown)\n"
@@ -380,14 +373,14 @@ def run(fn: Callable, args: tuple, limit: float, forbidden: tuple[str, ...] = ()
         if report["kind"] == "interrupted":
             raise KeyboardInterrupt
         try:
-            return _outcome(report, blobs, text, seconds, False)
+            return _outcome(report, blobs, text)
         except (ValueError, OSError, KeyError) as exc:
             return Outcome("returned", Unusual("array", safe_text(exc)), output=text)
     if status == "died" and not result.startswith(_STARTED):
         # The child died before the student's code ran: forking does not work here.
         _FORK_BROKEN.append("this kernel's child processes do not start")
         return run_in_process(fn, args, forbidden)
-    outcome = Outcome(status, output=text, seconds=seconds)
+    outcome = Outcome(status, output=text)
     if status == "died":
         outcome.extra["signal"] = os.WTERMSIG(exit_status) if os.WIFSIGNALED(exit_status) else 0
         outcome.extra["code"] = os.WEXITSTATUS(exit_status) if os.WIFEXITED(exit_status) else 0
