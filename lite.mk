@@ -4,6 +4,7 @@
 #   make lite-test   build it, then run notebooks 02 and 06 in it in Chromium, no outside network
 #                    (and a second visit, and every explorer control's keys)
 #   make lite-bench  benchmarks/bench_lite.py and bench_class.py: visits, bytes, a class of 60
+#                    (LITE_BASELINE=DIR: also time another built site, in turn, with ratios)
 # Build tools go into .venv-lite (scripts/requirements-lite.txt), never into .venv.
 LITE_HOST ?= 127.0.0.1
 LITE_PORT ?= 8000
@@ -25,7 +26,7 @@ lite-test: lite $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest -m e2e -s -p no:cacheprovider tests/e2e/test_lite_browser.py
 
 lite-bench: lite $(VENV)/.stamp-dev
-	$(PY) benchmarks/bench_lite.py --site _lite/site
+	$(PY) benchmarks/bench_lite.py --site _lite/site $(if $(LITE_BASELINE),--baseline $(LITE_BASELINE))
 	$(PY) benchmarks/bench_class.py --site _lite/site
 
 lite-clean:

@@ -21,7 +21,15 @@ did: modules loaded, run from it, compiled) and writes it to _lite/bench-lite.js
 machine's load average before and after. Wall-clock numbers on a shared machine include
 waiting for a core.
 
-Run: ``python benchmarks/bench_lite.py [--runs 3] [--site DIR]`` (about a minute a run).
+``--baseline DIR``: another built site (today's path, say: the site of an earlier commit,
+built with ``make lite`` in a ``git worktree``), served beside this one. Each run then also
+times its cold and second visits to notebook 02, in the same run and in turn (which site goes
+first alternates), and the table adds its medians and the paired ratios (this site's time over
+the baseline's, run by run: the median of those), which a machine whose speed drifts between
+runs does not move as much as it moves the times.
+
+Run: ``python benchmarks/bench_lite.py [--runs 3] [--site DIR] [--baseline DIR]`` (about a
+minute a run, two with a baseline).
 """
 
 import argparse
@@ -49,7 +57,8 @@ def visit(playwright, base, traffic, profile, notebook, want_picture):
     try:
         page = context.new_page()
         outside = []
-        page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+        local = (base, "blob:" + base)  # blob: the kept standard library, made in the page
+        page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
         mark = traffic.mark()
         started = time.monotonic()
         try:
@@ -94,10 +103,18 @@ def median(runs, key):
     return round(statistics.median(values), 2) if values else None
 
 
+def paired_ratio(runs, baseline_runs, key):
+    """The median over the runs of this site's ``key`` divided by the baseline's (same run)."""
+    pairs = zip(runs, baseline_runs, strict=True)
+    ratios = [a[key] / b[key] for a, b in pairs if a.get(key) and b.get(key)]
+    return round(statistics.median(ratios), 3) if ratios else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--site", type=Path, help="a built site (default: build or reuse)")
+    parser.add_argument("--baseline", type=Path, help="another built site to compare with")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -111,16 +128,24 @@ def main(argv=None):
         traffic = litesite.Traffic()
         server, base = litesite.start_server(site, traffic)
         results = {"cold_02": [], "second_02": [], "cold_01": [], "cold_06": []}
+        baseline = {"cold_02": [], "second_02": []}
+        other = litesite.start_server(args.baseline, traffic) if args.baseline else None
         try:
             with sync_playwright() as playwright:
                 for run in range(args.runs):
-                    profile = Path(tmp) / f"profile-{run}"
-                    results["cold_02"].append(
-                        visit(playwright, base, traffic, profile, NOTEBOOK_02, True)
-                    )
-                    results["second_02"].append(
-                        visit(playwright, base, traffic, profile, NOTEBOOK_02, True)
-                    )
+                    pairs = [(results, base, "site"), (baseline, other and other[1], "base")]
+                    if other is None:
+                        pairs = pairs[:1]
+                    elif run % 2:
+                        pairs.reverse()
+                    for into, where, name in pairs:
+                        profile = Path(tmp) / f"profile-{name}-{run}"
+                        into["cold_02"].append(
+                            visit(playwright, where, traffic, profile, NOTEBOOK_02, True)
+                        )
+                        into["second_02"].append(
+                            visit(playwright, where, traffic, profile, NOTEBOOK_02, True)
+                        )
                     fresh = Path(tmp) / f"profile-01-{run}"
                     results["cold_01"].append(
                         visit(playwright, base, traffic, fresh, NOTEBOOK_01, False)
@@ -135,6 +160,8 @@ def main(argv=None):
                     )
         finally:
             litesite.stop_server(server)
+            if other is not None:
+                litesite.stop_server(other[0])
     load_after = os.getloadavg()
     keys = ["kernel_start_s", "kernel_ready_s", "first_picture_s", "run_all_s", "mb_sent"]
     print(f"\nJupyterLite site on loopback, Chromium, medians of {args.runs} runs")
@@ -147,6 +174,14 @@ def main(argv=None):
                 print(f"  {name} failed: {run['failed']}")
             else:
                 print(f"  {name}: code cache {run['cache']}")
+    if other is not None:
+        ratios = {}
+        print(f"baseline {args.baseline}:")
+        for name, runs in baseline.items():
+            print(f"{name:<12}" + "".join(f"{str(median(runs, k)):>17}" for k in keys))
+            ratios[name] = {key: paired_ratio(results[name], runs, key) for key in keys[1:4]}
+            print(f"  this site / baseline, median of the runs' ratios: {ratios[name]}")
+        results["baseline"] = {"site": str(args.baseline), **baseline, "ratios": ratios}
     out = ROOT / "_lite" / "bench-lite.json"
     out.parent.mkdir(exist_ok=True)
     results["load_average"] = {"before": load_before, "after": _rounded(load_after)}

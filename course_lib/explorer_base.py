@@ -325,14 +325,15 @@ class Explorer(widgets.VBox):
         back to the picture, and GitHub shows it: ``text/html`` is the PNG as an ``<img>``
         with its text alternative and a table of its numbers, ``image/png`` the PNG with the
         alt text in the output's metadata (:func:`course_lib.figures.image_bundle`). Inside
-        Colab the picture is left out: Colab notebooks are not the ones committed with
-        outputs, and the live widget must win there.
+        Colab and JupyterLite the picture is left out: their notebooks are not the ones
+        committed with outputs, the live widget must win there, and in JupyterLite drawing the
+        picture in WebAssembly would hold back the live one (about 0.4 s per display).
         """
         from course_lib.figures import image_bundle
 
         self._draw_now()
         data, metadata = {"text/plain": self._plain_text()}, {}
-        if "google.colab" not in sys.modules:
+        if "google.colab" not in sys.modules and sys.platform != "emscripten":
             try:
                 png = self.png
                 if png:

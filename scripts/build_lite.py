@@ -194,7 +194,7 @@ def build(python, digest, notebooks):
     served = [course_wheel, *site_wheels, model_wheel]
     key = lite_wheels.site_key(pyodide_name, served)
     runtime_wheel = lite_wheels.course_lite_wheel(
-        CACHE / "runtime-wheel", font_name, font_text, key
+        CACHE / "runtime-wheel", font_name, font_text, key, pyodide_name
     )
     wheels = [course_wheel, *site_wheels, runtime_wheel, model_wheel]
 
@@ -228,7 +228,8 @@ def build(python, digest, notebooks):
     patched = lite_patches.backport_bubbling_keydown(new_site)
     patched += lite_patches.patch_kernel(new_site)
     lite_patches.check_syntax(patched)
-    log("patched: " + ", ".join(path.name for path in patched))
+    page = lite_patches.start_kernel_with_page(new_site)
+    log("patched: " + ", ".join(path.name for path in [*patched, page]))
     lite_wheels.write_notice(
         new_site, pyodide_dir, pyodide_packages, wheels,
         lite_pyodide.PYODIDE_VERSION, lite_pyodide.CARRIER,

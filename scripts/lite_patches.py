@@ -12,7 +12,11 @@ cannot be patched blindly.
    (jupyterlite/jupyterlite#1702): this is that one-line change.
 2. **The kernel's code cache** (``patch_kernel_worker``): once Pyodide is up, and before the
    kernel imports anything, the kernel's worker runs ``await course_lite.start()`` (the site's
-   own package, lite/course_lite/), which runs modules compiled on an earlier visit.
+   own package, lite/course_lite/), which runs modules compiled on an earlier visit. The
+   worker also starts Pyodide on the copy of the standard library that an earlier visit kept
+   (``BOOT_LOADER``: the zip with checked .pyc files for the modules Pyodide runs while it
+   starts, read from the browser's IndexedDB), and on Pyodide's own zip when there is none,
+   when it is not whole, or when Python does not start on it.
 3. **No ssl at start-up** (also ``patch_kernel_worker``): the worker loads CPython's ssl module
    (and OpenSSL, 0.85 MB on the wire) before the kernel starts, though nothing the kernel or
    the course imports uses it; it stays on the site for a student's ``%pip install ssl``.
@@ -24,6 +28,11 @@ cannot be patched blindly.
    kernel JupyterLab asks for takes that worker and finishes its start (the notebook's
    folder, the kernel object). Later kernels (a restart, a second notebook) start as before.
    Not where the page is cross-origin isolated (JupyterLite then uses another worker).
+5. **On a later visit, the kernel starts before JupyterLab** (``start_kernel_with_page``): the
+   plugin of change 4 notes in the browser's localStorage the worker's address and the options
+   it gave it; on the next visit a few lines at the top of lab/index.html start that worker
+   with those options at once, a second earlier than the plugin could, and the plugin takes
+   it when its own options and address are the same (else it stops it and starts its own).
 
 A changed file keeps no old name: its content hash in the name is replaced by the hash of the
 new content, in the name and wherever it is referred to (webpack's chunk maps, the
@@ -54,6 +63,39 @@ if course_lite is not None:
     await course_lite.start()
 del course_lite
 """
+# The function that starts Pyodide, given Pyodide's loadPyodide and its options: on the
+# standard library course_lite kept in IndexedDB (Emscripten's IDBFS: one record per file,
+# keyed by its path, {timestamp, mode, contents: an Int8Array}) for this Pyodide folder when
+# there is one whose end is a zip's, else (or when it fails) as Pyodide would. Three seconds
+# at most to read it; the database is never created here (IDBFS does, when course_lite mounts
+# it). While IndexedDB reads, the worker loads pyodide.asm.js, as loadPyodide would next.
+BOOT_LOADER = """(async(load,options)=>{\
+const base="/course-cache",folder=String(options.indexURL).replace(/\\/+$/,"").split("/").pop(),\
+name="/boot-"+folder+".zip";\
+const read=()=>new Promise(done=>{let request,timer=setTimeout(()=>done(null),3e3);\
+const finish=(db,value)=>{clearTimeout(timer);try{db&&db.close()}catch(e){}done(value)};\
+try{request=indexedDB.open(base)}catch(e){return finish(null,null)}\
+request.onupgradeneeded=()=>request.transaction.abort();\
+request.onerror=()=>finish(null,null);request.onblocked=()=>finish(null,null);\
+request.onsuccess=()=>{const db=request.result;try{\
+const store=db.transaction("FILE_DATA","readonly").objectStore("FILE_DATA"),\
+keys=store.getAllKeys();\
+keys.onerror=()=>finish(db,null);keys.onsuccess=()=>{\
+const key=keys.result.find(k=>typeof k=="string"&&k.startsWith(base+"/")&&k.endsWith(name));\
+if(!key)return finish(db,null);const entry=store.get(key);entry.onerror=()=>finish(db,null);\
+entry.onsuccess=()=>{const c=entry.result&&entry.result.contents;\
+finish(db,ArrayBuffer.isView(c)?new Uint8Array(c.buffer,c.byteOffset,c.byteLength):null)}}\
+}catch(e){finish(db,null)}}});\
+const reading=read().catch(()=>null);\
+try{typeof _createPyodideModule!="function"&&typeof importScripts=="function"&&\
+importScripts(options.indexURL+"pyodide.asm.js")}catch(e){}\
+const bytes=await reading,n=bytes?bytes.length:0;\
+if(n>22&&bytes[n-22]===80&&bytes[n-21]===75&&bytes[n-20]===5&&bytes[n-19]===6){\
+const url=URL.createObjectURL(new Blob([bytes]));\
+try{const pyodide=await load({...options,stdLibURL:url});self.__courseBootZip=n;return pyodide}\
+catch(e){console.warn("course_lite: Python did not start on the kept standard library:",e)}\
+finally{URL.revokeObjectURL(url)}}\
+return load(options)})"""
 KERNEL_LIST = '["ssl","sqlite3","ipykernel","comm","pyodide_kernel","ipython"]'
 KERNEL_LIST_WITHOUT_SSL = '["sqlite3","ipykernel","comm","pyodide_kernel","ipython"]'
 # 4. The worker's start (every copy of it), the kernel class and the kernel's plugin.
@@ -70,11 +112,37 @@ WORKER_PREWARM = (
     '.then(()=>this.initPackageManager(e)).then(()=>this._pyodide.runPythonAsync("import '
     'pyodide_kernel"))),this._warm}'
 )
+# 5. In lab/index.html, and the key of what the plugin notes for it.
+EARLY_KEY = "course-kernel-start"
+PAGE_ANCHOR = '<meta charset="utf-8" />'
+EARLY_START = f"""
+    <script>
+      /* The course's site: on a later visit, start the Python kernel's worker now, with the
+         address and options JupyterLite gave it last time (scripts/lite_patches.py, 5). */
+      (function () {{
+        try {{
+          if (self.crossOriginIsolated) return;
+          var base = new URL("..", location.href).href;
+          var folder = base + "{{KERNEL_STATIC}}/";
+          var noted = JSON.parse(localStorage.getItem("{EARLY_KEY}") || "null");
+          if (!noted || noted.base !== base || typeof noted.worker !== "string") return;
+          if (noted.worker.indexOf(folder) !== 0 || noted.worker.indexOf("..") !== -1) return;
+          var worker = new Worker(noted.worker);
+          worker.postMessage({{id: "course-early-start", type: "APPLY", path: ["prewarm"],
+            argumentList: [{{type: "RAW", value: noted.options}}]}});
+          self.__courseEarlyKernel = {{worker: worker, url: noted.worker,
+            options: JSON.stringify(noted.options)}};
+        }} catch (error) {{
+          console.warn("course: the kernel was not started early:", error);
+        }}
+      }})();
+    </script>"""
 KERNEL_CLASS = re.compile(r"class (\w+) extends (\w+)\.BaseKernel\{constructor\(e\)\{")
 KERNEL_WORKER = re.compile(
     r"initWorker\(e\)\{return crossOriginIsolated\?(new Worker\([^;]*?\{type:void 0\}\))"
     r":(new Worker\([^;]*?\{type:void 0\}\))\}"
 )
+WORKER_ADDRESS = re.compile(r"^new Worker\((new URL\([^()]*\([^()]*\)[^()]*\)),\{type:void 0\}\)$")
 KERNEL_WRAP = re.compile(r":\(t=(\(0,\w+\.em\))\(this\._worker\)")
 PLUGIN_OPTIONS = re.compile(
     r"(\w)=(\w)\.loadPyodideOptions\|\|\{\};for\(const\[e,n\]of Object\.entries\(\1\)\)"
@@ -109,6 +177,21 @@ def backport_bubbling_keydown(site):
     return [rename_with_new_hash(site, path)]
 
 
+def start_kernel_with_page(site):
+    """Start the kernel's worker from lab/index.html on a later visit (change 5).
+
+    Returns the changed page (its name carries no hash: served with an ETag, never cached
+    for long).
+    """
+    page = site / "lab" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    if text.count(PAGE_ANCHOR) != 1:
+        sys.exit(f"lab/index.html: {PAGE_ANCHOR!r} found {text.count(PAGE_ANCHOR)} times")
+    script = EARLY_START.replace("{KERNEL_STATIC}", KERNEL_STATIC)
+    page.write_text(text.replace(PAGE_ANCHOR, PAGE_ANCHOR + script), encoding="utf-8")
+    return page
+
+
 def patch_kernel(site):
     """Changes 2, 3 and 4 to the kernel's extension; return the patched files' new paths."""
     changed = set(patch_kernel_worker(site)) | set(prewarm_kernel(site))
@@ -140,12 +223,24 @@ def prewarm_kernel(site):
             worker = _exactly_once(KERNEL_WORKER, text, path.name)
             wrap = _exactly_once(KERNEL_WRAP, text, path.name)
             plain = worker[2]  # the worker of a page that is not cross-origin isolated
+            address = _exactly_once(WORKER_ADDRESS, plain, path.name)[1]
             prewarm = (
                 "static prewarm(e){if(crossOriginIsolated||self.__courseWarmKernel)return;"
                 'const o=this.prototype.initRemoteOptions.call({location:""},e),'
+                # Change 5: the worker lab/index.html started, if it has the same address and
+                # options; noted for the next visit.
+                # (names of its own: the minified names around it stay visible inside)
+                f"courseUrl={address}.href,courseEarly=self.__courseEarlyKernel,courseSame="
+                "!!courseEarly&&courseEarly.url===courseUrl&&courseEarly.options===JSON."
+                "stringify(o);courseEarly&&!courseSame&&courseEarly.worker.terminate();"
+                "try{localStorage.setItem("
+                f'"{EARLY_KEY}",JSON.stringify({{base:o.baseUrl,worker:courseUrl,options:o}}))}}'
+                "catch(e){}"
                 # The comlink proxy is kept: once collected, it tells the worker to stop
                 # listening, and the kernel that takes the worker would never hear back.
-                f"w={plain},r={wrap[1]}(w);self.__courseWarmKernel={{worker:w,remote:r,used:!1}};"
+                "const w=courseSame?courseEarly.worker:new Worker(courseUrl,{type:void 0}),"
+                f"r={wrap[1]}(w);"
+                "self.__courseWarmKernel={worker:w,remote:r,used:!1,early:courseSame};"
                 'r.prewarm(o).catch(e=>console.warn("kernel prewarm:",e))}'
             )
             text = text.replace(
@@ -185,7 +280,11 @@ def patch_kernel_worker(site):
         if "initRuntime(" not in text:
             continue
         text, ready = RUNTIME_READY.subn(
-            lambda m: m.group(0) + f",await this._pyodide.runPythonAsync({hook})", text
+            lambda m: (
+                f"this._pyodide=await {BOOT_LOADER}({m[1]},{{indexURL:{m[2]},..."
+                f"{m[3]}.loadPyodideOptions}}),await this._pyodide.runPythonAsync({hook})"
+            ),
+            text,
         )
         lists = text.count(KERNEL_LIST)
         if ready != lists or not ready:  # 512.*.js bundles the worker's code three times

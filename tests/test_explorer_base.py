@@ -232,6 +232,16 @@ def test_no_static_png_inside_colab(squares, monkeypatch):
     assert "image/png" not in data and "application/vnd.jupyter.widget-view+json" in data
 
 
+def test_no_static_png_inside_jupyterlite(squares, monkeypatch):
+    assert "image/png" in squares._repr_mimebundle_()  # the same explorer, outside the site
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    squares.n = 5  # a new state: nothing drawn before may be reused
+    data = squares._repr_mimebundle_()
+    assert "image/png" not in data and "text/html" not in data
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "no static picture" not in data["text/plain"]  # left out on purpose, not failed
+
+
 def test_ipython_display_sends_the_static_png(squares, monkeypatch):
     import IPython.display
     from IPython.core.formatters import DisplayFormatter

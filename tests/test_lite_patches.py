@@ -3,7 +3,8 @@
 On a small fake site whose files hold the exact code the patches look for, copied from the
 pinned jupyterlite-core 0.5.1 / jupyterlite-pyodide-kernel 0.5.2 (minified as they ship):
 
-- the app starts Lumino in the bubbling phase; the kernel's worker starts the code cache once
+- the app starts Lumino in the bubbling phase; the kernel's worker starts Pyodide on the
+  standard library kept by an earlier visit when there is one, starts the code cache once
   Pyodide is up and no longer asks for ssl; the kernel's plugin prewarms one worker, which the
   kernel class takes and whose start the worker finishes;
 - a place not found stops the build, as does finding it a different number of times;
@@ -55,6 +56,11 @@ PLUGIN = (
     "pipliteWheelUrl:y,pipliteUrls:v,disablePyPIFallback:g,mountDrive:l,loadPyodideOptions:f,"
     "contentsManager:o})}})}"
 )
+PAGE = (
+    '<!DOCTYPE html>\n<html>\n  <head>\n    <title>JupyterLite</title>\n    <meta charset="utf-8"'
+    ' />\n    <script id="jupyter-config-data" type="application/json">{}</script>\n  </head>\n'
+    '  <body class="jp-ThemedContainer" data-notebook="lab"></body>\n</html>\n'
+)
 HASHES = {"154": "1fa523c5695b1f902a34", "352": "3014c3141745cb055fab"}
 HASHES |= {"512": "87c806cf1202fed3d6cd", "620": "1f7022cb36bb0022cde6"}
 ENTRY = "3ac7f76fb22d01270496"
@@ -64,6 +70,7 @@ def fake_site(tmp_path, worker=WORKER):
     """A site with JupyterLab's app start and the kernel extension's four chunks."""
     site = tmp_path / "site"
     (site / "build" / "lab").mkdir(parents=True)
+    (site / "lab").mkdir()
     (site / "build" / "5531.09238fc.js").write_text(
         'x=1;y.name="a",await y.start(),await y.restored}'
     )
@@ -78,6 +85,7 @@ def fake_site(tmp_path, worker=WORKER):
     (static / f"remoteEntry.{ENTRY}.js").write_text(f'i.u=e=>e+"."+{{{chunk_map}}}[e]+".js"')
     config = {"federated_extensions": [{"load": f"static/remoteEntry.{ENTRY}.js"}]}
     (site / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": config}))
+    (site / "lab" / "index.html").write_text(PAGE)
     (site / "files").mkdir()
     (site / "files" / "notes.json").write_text(json.dumps({"hash": HASHES["352"]}))
     return site
@@ -117,13 +125,19 @@ def test_the_kernel_starts_the_code_cache_prewarms_and_skips_ssl(tmp_path):
         text = new_name(static, chunk).read_text()
         hook = json.dumps(lite_patches.START_HOOK)
         assert f"...e.loadPyodideOptions}}),await this._pyodide.runPythonAsync({hook})" in text
+        loader = f"this._pyodide=await {lite_patches.BOOT_LOADER}(t,{{indexURL:a,"
+        assert text.count(loader) == 1  # Pyodide starts on the kept standard library, if any
         assert lite_patches.KERNEL_LIST_WITHOUT_SSL in text and '"ssl"' not in text
         assert text.count("prewarm(e){return this._warm||") == 1
         assert "this._warm?(await this._warm,await this.initFilesystem(e)):" in text
     kernel = new_name(static, "512").read_text()
     assert "static prewarm(e){if(crossOriginIsolated||self.__courseWarmKernel)return;" in kernel
-    assert "r=(0,x.em)(w);self.__courseWarmKernel={worker:w,remote:r,used:!1}" in kernel
-    assert "w=new Worker(new URL(i.p+i.u(352),i.b),{type:void 0})" in kernel
+    assert "r=(0,x.em)(w);self.__courseWarmKernel={worker:w,remote:r,used:!1,early:" in kernel
+    assert "courseUrl=new URL(i.p+i.u(352),i.b).href," in kernel
+    # the worker lab/index.html started is taken only with the same address and options
+    assert "const w=courseSame?courseEarly.worker:new Worker(courseUrl,{type:void 0})" in kernel
+    assert "courseEarly.options===JSON.stringify(o)" in kernel
+    assert f'localStorage.setItem("{lite_patches.EARLY_KEY}",' in kernel
     assert "if(c&&!c.used&&!crossOriginIsolated)return c.used=!0,c.worker;" in kernel
     plugin = new_name(static, "154").read_text()
     assert (
@@ -187,3 +201,22 @@ def test_the_syntax_check_catches_broken_javascript(tmp_path):
     lite_patches.check_syntax([good])
     with pytest.raises(SystemExit, match="bad.js is not valid JavaScript"):
         lite_patches.check_syntax([good, bad])
+
+
+def test_a_later_visit_starts_the_kernel_from_the_page(tmp_path):
+    site = fake_site(tmp_path)
+    page = lite_patches.start_kernel_with_page(site)
+    text = page.read_text()
+    assert text.count("<script>") == 1 and text.index("<script>") < text.index("jupyter-config")
+    assert f'localStorage.getItem("{lite_patches.EARLY_KEY}")' in text
+    assert f'var folder = base + "{lite_patches.KERNEL_STATIC}/";' in text
+    script = lite_patches.EARLY_START.replace("{KERNEL_STATIC}", lite_patches.KERNEL_STATIC)
+    assert text.replace(script, "") == PAGE  # nothing else of the page changed
+    if lite_patches.shutil.which("node") is None:
+        pytest.skip("Node.js is not installed (the site's build needs it)")
+    early = tmp_path / "early.js"
+    early.write_text(text.split("<script>")[1].split("</script>")[0])
+    lite_patches.check_syntax([early])
+    page.write_text(PAGE.replace('<meta charset="utf-8" />', ""))
+    with pytest.raises(SystemExit, match="found 0 times"):
+        lite_patches.start_kernel_with_page(site)

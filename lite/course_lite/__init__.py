@@ -17,6 +17,14 @@ is about a third of a second visit's wait. Here, the first visit keeps what was 
   file in an IndexedDB-backed folder (Emscripten's IDBFS) and synced to the browser's storage;
 - the next visit reads that folder before the kernel imports anything.
 
+The modules Pyodide itself runs while it starts (about 140 of the standard library: asyncio,
+email, zipfile, ...) are imported before any of this can act. For them the first visit also
+writes, at a quiet moment 20 s or more after it started, a copy of the standard library's zip
+with a checked ``.pyc`` beside each of their sources (``boot-<Pyodide folder>.zip``, in the
+same folder); the kernel's worker (scripts/lite_patches.py) starts the next visit's Pyodide
+on that copy. A ``.pyc`` whose source differs is not run (Python compares the source's hash);
+when Python does not start on the copy, Pyodide starts again on its own zip.
+
 The cache is keyed by the site's build (``_site.KEY``: a hash of Pyodide's files and every
 wheel the site serves), so a rebuilt site starts a new cache and removes the old one. Where
 IndexedDB is missing or full, the kernel starts as before: every failure here is reported on
@@ -24,16 +32,20 @@ the browser's console and otherwise ignored. ``status()`` says what the cache di
 """
 
 import asyncio
+import importlib.util
+import io
 import marshal
 import os
 import sys
 import time
+import zipfile
 from importlib.machinery import PathFinder, SourceFileLoader
 from zipimport import zipimporter
 
 FORMAT = 1  # of the cache files; part of the folder's name
 MOUNT = "/course-cache"
 QUIET_S = 2.0  # save once no module has been compiled for this long
+BOOT_AFTER_S = 20.0  # keep the started modules' .pyc files no sooner (not while a page starts)
 WATCH_S = 600  # ... for this long after start; later imports are compiled as usual
 NOT_CACHED = {"__main__", "course_lite"}
 SYNC_TIMEOUT_S = 15  # reading or writing the browser's copy; longer means no cache
@@ -41,6 +53,11 @@ MOST_FILES = 8  # a visit that compiles new modules adds a file; more than this 
 
 _state = {"key": None, "loaded": 0, "hits": 0, "compiled": 0, "saved": 0, "error": None}
 _state["start_s"] = None  # how long start() took (reading the browser's copy, mostly)
+_state["synced"] = 0  # of the saved modules, those in the browser's storage
+_state["boot_pyc"] = 0  # modules of the standard library that started from a kept .pyc
+_state["boot_written"] = 0  # .pyc files this visit kept for the next one (once synced)
+_state["boot_pending"] = False  # this visit will keep them (at a quiet moment, once started)
+CHECKED_HASH_PYC = 0b11  # PEP 552: hash-based, and Python checks it against the source
 
 
 class CodeCache:
@@ -165,6 +182,63 @@ class CachingFinder:
         return spec
 
 
+def started_modules(stdlib_zip):
+    """Split the standard library's modules imported so far by where their code came from.
+
+    Return ``(sources, compiled)``: the paths inside ``stdlib_zip`` of those run from their
+    ``.py`` (sorted), and how many were run from a ``.pyc``.
+    """
+    prefix = stdlib_zip.rstrip("/") + "/"
+    sources, compiled = set(), 0
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.startswith(prefix):
+            continue
+        if path.endswith(".py"):
+            sources.add(path[len(prefix) :])
+        elif path.endswith(".pyc"):
+            compiled += 1
+    return sorted(sources), compiled
+
+
+def with_compiled(stdlib_zip, sources):
+    """Return the bytes of ``stdlib_zip`` with a checked ``.pyc`` beside each of ``sources``.
+
+    ``sources``: paths of ``.py`` files inside the zip. Each is compiled as zipimport would
+    compile it (same file name in its code, Unix line endings) and written
+    uncompressed after the zip's own entries, which are kept byte for byte; a source the zip
+    does not hold, or whose ``.pyc`` it already holds, is skipped. The ``.pyc`` files carry the
+    source's hash (PEP 552, checked): Python runs one only while its source is unchanged.
+    """
+    with open(stdlib_zip, "rb") as handle:
+        buffer = io.BytesIO(handle.read())
+    with zipfile.ZipFile(buffer, "a") as archive:
+        held = set(archive.namelist())
+        for inner in sources:
+            if inner not in held or inner + "c" in held:
+                continue
+            source = archive.read(inner)
+            text = source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            code = compile(text, f"{stdlib_zip.rstrip('/')}/{inner}", "exec", dont_inherit=True)
+            header = importlib.util.MAGIC_NUMBER + CHECKED_HASH_PYC.to_bytes(4, "little")
+            header += importlib.util.source_hash(source)
+            entry = zipfile.ZipInfo(inner + "c", date_time=archive.getinfo(inner).date_time)
+            archive.writestr(entry, header + marshal.dumps(code), zipfile.ZIP_STORED)
+    return buffer.getvalue()
+
+
+def keep_started(stdlib_zip, sources, target):
+    """Write :func:`with_compiled` to ``target`` (whole or not at all); return the .pyc count."""
+    if not sources or os.path.exists(target):
+        return 0
+    data = with_compiled(stdlib_zip, sources)
+    with open(target + ".part", "wb") as handle:
+        handle.write(data)
+    os.replace(target + ".part", target)
+    with zipfile.ZipFile(target) as archive:
+        return sum(name.endswith(".pyc") for name in archive.namelist())
+
+
 def install(cache, stdlib_zip, site_packages):
     """Put a caching finder just before Python's path finder; return it."""
     finder = CachingFinder(cache, stdlib_zip, site_packages)
@@ -226,24 +300,39 @@ def _forget_other_builds(keep):
     return bool(others)
 
 
-async def _watch(cache, mount, changed):
+async def _watch(cache, mount, changed, started=None):
     """Save new code once the imports settle; keep watching for WATCH_S seconds.
 
     ``changed``: the folder already differs from the browser's copy (merged, or another
-    build's cache removed), so it is synced at the first chance.
+    build's cache removed), so it is synced at the first chance. ``started``: ``(stdlib zip,
+    sources run while Pyodide started, target)`` for :func:`keep_started`, called at the first
+    quiet moment BOOT_AFTER_S or more after the start.
     """
     loop = asyncio.get_event_loop()
-    until = loop.time() + WATCH_S
+    began = loop.time()
+    until = began + WATCH_S
     seen = 0
+    _state["boot_pending"] = bool(started)
     while loop.time() < until:
         await asyncio.sleep(QUIET_S)
-        if changed or (cache.new and len(cache.new) == seen):
+        quiet = len(cache.new) == seen  # nothing compiled for QUIET_S
+        # The started modules' .pyc files take about half a second to compile: at a quiet
+        # moment once the page has long started, never while the kernel and the first cells
+        # are starting (that would hold them up).
+        boot = started if quiet and loop.time() - began >= BOOT_AFTER_S else None
+        if changed or boot or (cache.new and quiet):
             try:
                 _state["saved"] += cache.save()
+                written = keep_started(*boot) if boot else 0
                 await _sync(mount, False)
+                _state["synced"] = _state["saved"]  # now in the browser's storage too
+                if boot:
+                    started, _state["boot_pending"] = None, False
+                    _state["boot_written"] = written
                 changed = False
             except Exception as error:  # noqa: BLE001 (a full or missing IndexedDB: no cache)
                 _state["error"] = repr(error)
+                _state["boot_pending"] = False
                 _console(f"the code cache was not saved: {error!r}")
                 return
         seen = len(cache.new)
@@ -264,8 +353,14 @@ async def start():
         changed = cache.compact() or changed or bool(cache.dropped)
         stdlib_zip = next(p for p in sys.path if p.endswith(".zip"))
         site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+        sources, _state["boot_pyc"] = started_modules(stdlib_zip)
+        pyodide = getattr(_site, "PYODIDE", "")
+        target = os.path.join(folder, f"boot-{pyodide}.zip")
+        started = None
+        if pyodide and sources and not os.path.exists(target):
+            started = (stdlib_zip, sources, target)
         install(cache, stdlib_zip, site_packages)
-        asyncio.ensure_future(_watch(cache, mount, changed))
+        asyncio.ensure_future(_watch(cache, mount, changed, started))
         _state["start_s"] = round(time.perf_counter() - began, 3)
     except Exception as error:  # noqa: BLE001 (no cache: the kernel starts as it always did)
         _state["error"] = repr(error)

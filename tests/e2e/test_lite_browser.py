@@ -12,8 +12,10 @@ as in JupyterLab: arrows on the divisor slider move the slider, the kernel's
 ``explorer.divisor`` and the picture, and leave the notebook alone (same active cell, no
 heading collapsed); in the same kernel only the bundled vectors exist (a VectorTable) and
 word2vec_sample gives a clear message. The kernel's code cache: the visit saves what it
-compiled; a second visit in the same browser runs it (nothing compiled again) in a kernel
-that was started with the page; a restarted kernel works and uses the cache too.
+compiled, and the standard library with .pyc files for the modules Pyodide runs while it
+starts; a second visit in the same browser runs both (nothing compiled again; tracebacks still
+show the standard library's source) in a kernel that the page started before JupyterLab; a
+restarted kernel works and uses the cache too.
 
 Both explorers (the JupyterLab test's fixture notebook, saved into the site's browser
 storage): ↑, ↓, ``b`` and ``r`` on every control move the control and leave the notebook as
@@ -191,6 +193,18 @@ def _divisor(page):
     return float(value)
 
 
+# A traceback through the standard library still shows its source lines when the modules ran
+# from the kept .pyc files (re is one of them).
+TRACEBACK_THROUGH_STDLIB = """
+import re, traceback
+print(re.__file__)
+try:
+    re.compile("(")
+except re.error:
+    traceback.print_exc(file=__import__("sys").stdout)
+"""
+
+
 def test_notebook_02_offline_first_picture_and_keyboard(browser_page, server):
     page, outside = browser_page
     visit = litesite.open_notebook(page, server[0], NOTEBOOK_02)
@@ -243,17 +257,26 @@ def test_notebook_02_offline_first_picture_and_keyboard(browser_page, server):
     # The kernel's code cache (lite/course_lite): this visit keeps what it compiled ...
     status = litesite.cache_status(page, saved=True)
     assert status["error"] is None and status["compiled"] > 300, status
+    # ... with a copy of the standard library holding .pyc files for the modules Pyodide ran
+    # while it started (lite/course_lite: with_compiled) ...
+    assert status["boot_pyc"] == 0 and status["boot_written"] > 100, status
     # ... and the next visit, in the same browser, runs it instead of compiling again; its
-    # kernel was started with the page (prewarmed) and taken by the notebook.
+    # kernel was started by the page itself, before JupyterLab (lite_patches.py, change 5),
+    # on that copy of the standard library, and taken by the notebook.
     again = litesite.open_notebook(page, server[0], NOTEBOOK_02, run_all=False)
     status = litesite.cache_status(page)
     assert status["loaded"] > 300 and status["hits"] > 300 and status["compiled"] == 0, status
+    assert status["boot_pyc"] > 100 and status["boot_written"] == 0, status
     assert page.evaluate("() => window.__courseWarmKernel.used") is True
+    assert page.evaluate("() => window.__courseWarmKernel.early") is True
+    traceback = page.evaluate(KERNEL_RUN, TRACEBACK_THROUGH_STDLIB)
+    assert "re/_parser.py" in traceback and "raise source.error" in traceback, traceback
     # A restarted kernel starts as before (its own worker), still with the cache.
     page.evaluate(RESTART)
     page.wait_for_function(litesite.KERNEL_IDLE, timeout=120_000, polling=100)
     restarted = litesite.cache_status(page)
     assert restarted["hits"] > 300 and restarted["compiled"] == 0, restarted
+    assert restarted["boot_pyc"] > 100, restarted
     assert page.evaluate(KERNEL_RUN, "print(6 * 7)").strip() == "42"
 
     _record(
