@@ -80,7 +80,7 @@ def visit(playwright, base, traffic, profile, notebook, want_picture):
             "requests": sent["requests"],
             "by_status": sent["by_status"],
             "mb_sent": round(sent["body_bytes"] / 1e6, 2),
-            "cache": {k: cache[k] for k in ("loaded", "hits", "compiled", "error")},
+            "cache": {k: cache.get(k) for k in ("loaded", "hits", "compiled", "error", "boot_pyc")},
             "stderr": litesite.stderr_lines(result.cells)[:3],
             "outside": outside[:5],
         }

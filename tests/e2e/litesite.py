@@ -227,9 +227,12 @@ def cache_status(page, saved=False, timeout=60):
     while True:
         text = kernel_run(page, "import course_lite\nprint(course_lite.status())").strip()
         status = ast.literal_eval(text)
-        # (a site built before these two were counted: "saved", and nothing pending)
+        # A site built before "synced" was counted reports only "saved", which comes before
+        # the copy to IndexedDB ends: then give the copy a few seconds more.
         synced = status.get("synced", status["saved"])
         done = synced >= status["compiled"] and not status.get("boot_pending")
+        if saved and done and "synced" not in status:
+            time.sleep(5)
         if not saved or done or time.monotonic() > deadline:
             return status
         time.sleep(0.5)
