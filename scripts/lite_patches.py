@@ -92,7 +92,7 @@ importScripts(options.indexURL+"pyodide.asm.js")}catch(e){}\
 const bytes=await reading,n=bytes?bytes.length:0;\
 if(n>22&&bytes[n-22]===80&&bytes[n-21]===75&&bytes[n-20]===5&&bytes[n-19]===6){\
 const url=URL.createObjectURL(new Blob([bytes]));\
-try{const pyodide=await load({...options,stdLibURL:url});self.__courseBootZip=n;return pyodide}\
+try{return await load({...options,stdLibURL:url})}\
 catch(e){console.warn("course_lite: Python did not start on the kept standard library:",e)}\
 finally{URL.revokeObjectURL(url)}}\
 return load(options)})"""
@@ -123,7 +123,7 @@ EARLY_START = f"""
         try {{
           if (self.crossOriginIsolated) return;
           var base = new URL("..", location.href).href;
-          var folder = base + "{{KERNEL_STATIC}}/";
+          var folder = base + "{KERNEL_STATIC}/";
           var noted = JSON.parse(localStorage.getItem("{EARLY_KEY}") || "null");
           if (!noted || noted.base !== base || typeof noted.worker !== "string") return;
           if (noted.worker.indexOf(folder) !== 0 || noted.worker.indexOf("..") !== -1) return;
@@ -187,8 +187,7 @@ def start_kernel_with_page(site):
     text = page.read_text(encoding="utf-8")
     if text.count(PAGE_ANCHOR) != 1:
         sys.exit(f"lab/index.html: {PAGE_ANCHOR!r} found {text.count(PAGE_ANCHOR)} times")
-    script = EARLY_START.replace("{KERNEL_STATIC}", KERNEL_STATIC)
-    page.write_text(text.replace(PAGE_ANCHOR, PAGE_ANCHOR + script), encoding="utf-8")
+    page.write_text(text.replace(PAGE_ANCHOR, PAGE_ANCHOR + EARLY_START), encoding="utf-8")
     return page
 
 

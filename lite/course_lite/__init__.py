@@ -202,7 +202,7 @@ def started_modules(stdlib_zip):
 
 
 def with_compiled(stdlib_zip, sources):
-    """Return the bytes of ``stdlib_zip`` with a checked ``.pyc`` beside each of ``sources``.
+    """Return ``(bytes, count)``: ``stdlib_zip`` with a checked ``.pyc`` beside ``count`` sources.
 
     ``sources``: paths of ``.py`` files inside the zip. Each is compiled as zipimport would
     compile it (same file name in its code, Unix line endings) and written
@@ -212,6 +212,7 @@ def with_compiled(stdlib_zip, sources):
     """
     with open(stdlib_zip, "rb") as handle:
         buffer = io.BytesIO(handle.read())
+    count = 0
     with zipfile.ZipFile(buffer, "a") as archive:
         held = set(archive.namelist())
         for inner in sources:
@@ -224,19 +225,19 @@ def with_compiled(stdlib_zip, sources):
             header += importlib.util.source_hash(source)
             entry = zipfile.ZipInfo(inner + "c", date_time=archive.getinfo(inner).date_time)
             archive.writestr(entry, header + marshal.dumps(code), zipfile.ZIP_STORED)
-    return buffer.getvalue()
+            count += 1
+    return buffer.getvalue(), count
 
 
 def keep_started(stdlib_zip, sources, target):
     """Write :func:`with_compiled` to ``target`` (whole or not at all); return the .pyc count."""
     if not sources or os.path.exists(target):
         return 0
-    data = with_compiled(stdlib_zip, sources)
+    data, count = with_compiled(stdlib_zip, sources)
     with open(target + ".part", "wb") as handle:
         handle.write(data)
     os.replace(target + ".part", target)
-    with zipfile.ZipFile(target) as archive:
-        return sum(name.endswith(".pyc") for name in archive.namelist())
+    return count
 
 
 def install(cache, stdlib_zip, site_packages):
