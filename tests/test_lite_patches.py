@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -219,3 +220,69 @@ def test_a_later_visit_starts_the_kernel_from_the_page(tmp_path):
     page.write_text(PAGE.replace('<meta charset="utf-8" />', ""))
     with pytest.raises(SystemExit, match="found 0 times"):
         lite_patches.start_kernel_with_page(site)
+
+
+# BOOT_LOADER run in Node against a stand-in IndexedDB (one IDBFS record, or none, or a
+# database that never answers) and a stand-in loadPyodide that records what it was given.
+BOOT_HARNESS = """
+const [loaderText, mode] = [process.argv[2], process.argv[3]];
+const folder = "pyodide";
+const zipEnd = [80, 75, 5, 6];
+const end = mode === "not-zip" ? [9, 9, 9, 9] : zipEnd;
+const contents = mode === "none" ? null : Int8Array.from([1, 2, 3, ...end, ...Array(18).fill(0)]);
+const later = (f) => setTimeout(f, 1);
+const requestOf = (result, fire) => { const r = {result}; later(() => fire(r)); return r; };
+globalThis.indexedDB = {open(name) {
+  const request = {};
+  if (mode === "silent") return request;  // never answers: the loader gives up after 3 s
+  const store = {
+    getAllKeys: () => requestOf(contents ? ["/course-cache/k-1/boot-" + folder + ".zip"] : [],
+      (r) => r.onsuccess()),
+    get: (key) => requestOf({contents}, (r) => r.onsuccess()),
+  };
+  request.result = {transaction: () => ({objectStore: () => store}), close() {}};
+  later(() => request.onsuccess());
+  return request;
+}};
+const warnings = [], calls = [];
+console.warn = (...args) => warnings.push(args.join(" "));
+const load = async (options) => {
+  calls.push(options.stdLibURL ? "kept" : "own");
+  if (options.stdLibURL && mode === "broken") throw new Error("zipimport failed");
+  return options.stdLibURL ? "started on the kept zip" : "started on Pyodide's own zip";
+};
+eval(loaderText)(load, {indexURL: "https://site/" + folder + "/"}).then((value) => {
+  console.log(JSON.stringify({value, calls, warnings}));
+});
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "calls", "warned"),
+    [
+        ("none", "started on Pyodide's own zip", ["own"], False),
+        ("zip", "started on the kept zip", ["kept"], False),
+        ("not-zip", "started on Pyodide's own zip", ["own"], False),
+        ("broken", "started on Pyodide's own zip", ["kept", "own"], True),
+        ("silent", "started on Pyodide's own zip", ["own"], False),
+    ],
+)
+def test_the_kernel_starts_on_the_kept_standard_library_or_else_on_its_own(
+    tmp_path, mode, value, calls, warned
+):
+    node = lite_patches.shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (the site's build needs it)")
+    harness = tmp_path / "boot.js"
+    harness.write_text(BOOT_HARNESS)
+    run = subprocess.run(
+        [node, str(harness), lite_patches.BOOT_LOADER, mode],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert (result["value"], result["calls"]) == (value, calls)
+    warning = "did not start on the kept standard library"
+    assert any(warning in line for line in result["warnings"]) is warned
