@@ -49,6 +49,7 @@ import litesite  # noqa: E402
 NOTEBOOK_02 = "02_dot_product_attention.ipynb"
 NOTEBOOK_01 = "01_words_as_vectors.ipynb"
 NOTEBOOK_06 = "06_inside_a_trained_transformer.ipynb"
+CACHE_FIELDS = ("loaded", "hits", "compiled", "error", "boot_pyc")
 
 
 def visit(playwright, base, traffic, profile, notebook, want_picture):
@@ -80,7 +81,7 @@ def visit(playwright, base, traffic, profile, notebook, want_picture):
             "requests": sent["requests"],
             "by_status": sent["by_status"],
             "mb_sent": round(sent["body_bytes"] / 1e6, 2),
-            "cache": {k: cache.get(k) for k in ("loaded", "hits", "compiled", "error", "boot_pyc")},
+            "cache": cache and {k: cache.get(k) for k in CACHE_FIELDS},
             "stderr": litesite.stderr_lines(result.cells)[:3],
             "outside": outside[:5],
         }

@@ -48,7 +48,11 @@ QUIET_S = 2.0  # save once no module has been compiled for this long
 BOOT_AFTER_S = 20.0  # keep the started modules' .pyc files no sooner (not while a page starts)
 WATCH_S = 600  # ... for this long after start; later imports are compiled as usual
 NOT_CACHED = {"__main__", "course_lite"}
-SYNC_TIMEOUT_S = 15  # reading or writing the browser's copy; longer means no cache
+SYNC_TIMEOUT_S = 15  # reading the browser's copy as the kernel starts; longer means no cache
+# Writing it happens in the background, where a long cell holds up IndexedDB's answer and the
+# timer alike: a short limit can give up on a save that is only late (a TimeoutError, seen
+# once in notebook 06 on a slow machine), and a long one holds nothing up.
+SAVE_TIMEOUT_S = 120
 MOST_FILES = 8  # a visit that compiles new modules adds a file; more than this are merged
 
 _state = {"key": None, "loaded": 0, "hits": 0, "compiled": 0, "saved": 0, "error": None}
@@ -264,7 +268,7 @@ def _console(message):
         print(f"course_lite: {message}", file=sys.stderr)
 
 
-async def _sync(mount, populate):
+async def _sync(mount, populate, timeout=SYNC_TIMEOUT_S):
     """Copy the IDBFS folder from (populate) or to the browser's IndexedDB."""
     import pyodide_js
     from pyodide.ffi import create_once_callable
@@ -276,7 +280,7 @@ async def _sync(mount, populate):
             done.set_result(error)
 
     pyodide_js.FS.filesystems.IDBFS.syncfs(mount, populate, create_once_callable(finished))
-    error = await asyncio.wait_for(done, SYNC_TIMEOUT_S)  # a blocked IndexedDB: no cache
+    error = await asyncio.wait_for(done, timeout)  # a blocked IndexedDB: no cache
     if error:
         raise OSError(f"IndexedDB sync failed: {error}")
 
@@ -325,7 +329,7 @@ async def _watch(cache, mount, changed, started=None):
             try:
                 _state["saved"] += cache.save()
                 written = keep_started(*boot) if boot else 0
-                await _sync(mount, False)
+                await _sync(mount, False, SAVE_TIMEOUT_S)
                 _state["synced"] = _state["saved"]  # now in the browser's storage too
                 if boot:
                     started, _state["boot_pending"] = None, False
