@@ -190,10 +190,11 @@ def started_modules(stdlib_zip):
     """Split the standard library's modules imported so far by where their code came from.
 
     Return ``(sources, compiled)``: the paths inside ``stdlib_zip`` of those run from their
-    ``.py`` (sorted), and how many were run from a ``.pyc``.
+    ``.py`` (sorted), and how many were run from a ``.pyc``. A module under two names in
+    ``sys.modules`` (``os.path`` is ``posixpath``) counts once.
     """
     prefix = stdlib_zip.rstrip("/") + "/"
-    sources, compiled = set(), 0
+    sources, compiled = set(), set()
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not path.startswith(prefix):
@@ -201,8 +202,8 @@ def started_modules(stdlib_zip):
         if path.endswith(".py"):
             sources.add(path[len(prefix) :])
         elif path.endswith(".pyc"):
-            compiled += 1
-    return sorted(sources), compiled
+            compiled.add(path)
+    return sorted(sources), len(compiled)
 
 
 def with_compiled(stdlib_zip, sources):
